@@ -1,0 +1,10 @@
+//! The HTTP edge: routing, authentication, request validation and the error model.
+//! The pure parts build natively; `handler` is the Worker's fetch handler.
+
+pub mod auth;
+pub mod error;
+pub mod route;
+pub mod wire;
+
+#[cfg(target_arch = "wasm32")]
+pub mod handler;

@@ -1,0 +1,110 @@
+//! Maps a method and path to a route, or to the 404/405 the client should see.
+
+use super::error::ApiError;
+
+/// A matched route of API v1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Health,
+    CreateSession,
+    ListSessions,
+    GetSession(String),
+    DeleteSession(String),
+    Exec(String),
+}
+
+impl Route {
+    /// Whether the route needs an API key.
+    pub fn needs_auth(&self) -> bool {
+        !matches!(self, Route::Health)
+    }
+
+    /// Matches `method` and `path` (without query string).
+    pub fn parse(method: &str, path: &str) -> Result<Route, ApiError> {
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let not_allowed = |allow| Err(ApiError::MethodNotAllowed { allow });
+        match segments.as_slice() {
+            ["healthz"] => match method {
+                "GET" | "HEAD" => Ok(Route::Health),
+                _ => not_allowed("GET, HEAD"),
+            },
+            ["v1", "sessions"] => match method {
+                "POST" => Ok(Route::CreateSession),
+                "GET" => Ok(Route::ListSessions),
+                _ => not_allowed("GET, POST"),
+            },
+            ["v1", "sessions", id] if !id.is_empty() => match method {
+                "GET" => Ok(Route::GetSession(id.to_string())),
+                "DELETE" => Ok(Route::DeleteSession(id.to_string())),
+                _ => not_allowed("GET, DELETE"),
+            },
+            ["v1", "sessions", id, "exec"] if !id.is_empty() => match method {
+                "POST" => Ok(Route::Exec(id.to_string())),
+                _ => not_allowed("POST"),
+            },
+            _ => Err(ApiError::NotFound(format!("no route for {path}"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_every_route() {
+        assert_eq!(Route::parse("GET", "/healthz"), Ok(Route::Health));
+        assert_eq!(
+            Route::parse("POST", "/v1/sessions"),
+            Ok(Route::CreateSession)
+        );
+        assert_eq!(Route::parse("GET", "/v1/sessions"), Ok(Route::ListSessions));
+        assert_eq!(
+            Route::parse("GET", "/v1/sessions/a"),
+            Ok(Route::GetSession("a".into()))
+        );
+        assert_eq!(
+            Route::parse("DELETE", "/v1/sessions/a"),
+            Ok(Route::DeleteSession("a".into()))
+        );
+        assert_eq!(
+            Route::parse("POST", "/v1/sessions/a/exec"),
+            Ok(Route::Exec("a".into()))
+        );
+    }
+
+    #[test]
+    fn wrong_method_is_405_with_the_allowed_methods() {
+        assert_eq!(
+            Route::parse("PUT", "/v1/sessions"),
+            Err(ApiError::MethodNotAllowed { allow: "GET, POST" })
+        );
+        assert_eq!(
+            Route::parse("GET", "/v1/sessions/a/exec"),
+            Err(ApiError::MethodNotAllowed { allow: "POST" })
+        );
+    }
+
+    #[test]
+    fn unknown_paths_are_404() {
+        for path in [
+            "/",
+            "/v2/sessions",
+            "/v1/sessions//exec",
+            "/v1/sessions/a/b",
+            "/healthz/x",
+        ] {
+            assert_eq!(
+                Route::parse("GET", path).map_err(|e| e.status()),
+                Err(404),
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_health_is_public() {
+        assert!(!Route::Health.needs_auth());
+        assert!(Route::ListSessions.needs_auth());
+    }
+}

@@ -1,0 +1,498 @@
+//! Notebook semantics: turns a cell's source into code that keeps its top-level declarations
+//! in the session's global object, so later cells see them and may declare them again (as in
+//! Node's REPL), and that supports top-level `await`.
+//!
+//! Why rewrite instead of evaluating the cell as is: in a Script, top-level `let`, `const` and
+//! `class` create global *lexical* bindings, which can never be declared again ("Identifier has
+//! already been declared"), and Scripts do not allow `await` at the top level.
+//!
+//! - Synchronous cells: top-level `let`/`const` become `var`, and `class C {..}` becomes
+//!   `var C = class C {..};`. Global `var`s and functions live on the global object, so they
+//!   persist and can be redeclared. The rewrite never adds or removes lines, so error positions
+//!   stay those of the user's code.
+//! - Cells with top-level `await` run in an async arrow function whose body is wrapped in
+//!   `with (scope)`, where `scope` is a Proxy of `globalThis` that claims exactly the cell's
+//!   top-level names. A `var x = ..` inside `with` assigns through the scope object, so those
+//!   names land on the global object, and closures made by the cell read and write the global
+//!   binding, not a copy. The last expression statement becomes the function's return value.
+//!
+//! Trade-off (documented in the README): a top-level `const` can be reassigned inside the cell
+//! that declares it, and top-level declarations are not in a temporal dead zone.
+
+use boa_ast::{
+    operations::{lexically_declared_names, var_declared_names},
+    Position, Spanned, Statement, StatementListItem,
+};
+use boa_interner::Interner;
+use boa_parser::{Parser, Source};
+
+/// A cell's source, prepared for evaluation as a Script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreparedCell {
+    /// Source to evaluate as a Script.
+    pub source: String,
+    /// Whether the cell runs inside an async function (its completion value is a promise).
+    pub is_async: bool,
+}
+
+/// Prepares a cell: see the module documentation.
+pub fn prepare(code: &str) -> PreparedCell {
+    let hoisted = hoist_declarations(code);
+    if parses_as_script(&hoisted) || !code.contains("await") {
+        return PreparedCell {
+            source: hoisted,
+            is_async: false,
+        };
+    }
+    match wrap_async(&hoisted) {
+        Some(source) => PreparedCell {
+            source,
+            is_async: true,
+        },
+        // Neither form parses: evaluate the plain form so the user sees the Script's error.
+        None => PreparedCell {
+            source: hoisted,
+            is_async: false,
+        },
+    }
+}
+
+fn parses_as_script(source: &str) -> bool {
+    let mut interner = Interner::default();
+    Parser::new(Source::from_bytes(source))
+        .parse_script(&boa_ast::scope::Scope::new_global(), &mut interner)
+        .is_ok()
+}
+
+/// Wraps a hoisted cell with top-level `await` into an async function; `None` when it does not
+/// parse even as a module body.
+fn wrap_async(hoisted: &str) -> Option<String> {
+    let mut interner = Interner::default();
+    let module = Parser::new(Source::from_bytes(hoisted))
+        .parse_module(&boa_ast::scope::Scope::new_global(), &mut interner)
+        .ok()?;
+    let items = module.items();
+
+    let mut names: Vec<String> = var_declared_names(items)
+        .into_iter()
+        .map(|sym| interner.resolve_expect(sym).to_string())
+        .collect();
+    // After hoisting, the only top-level lexical declarations left are functions.
+    let functions: Vec<String> = lexically_declared_names(items)
+        .into_iter()
+        .map(|sym| interner.resolve_expect(sym).to_string())
+        .collect();
+    names.extend(functions.iter().cloned());
+    names.sort();
+    names.dedup();
+
+    let mut body = hoisted.to_string();
+    if let Some(boa_ast::ModuleItem::StatementListItem(StatementListItem::Statement(stmt))) =
+        items.items().last()
+    {
+        if let Statement::Expression(expr) = stmt.as_ref() {
+            let span = expr.span();
+            if let (Some(start), Some(end)) = (
+                offset_of(hoisted, span.start()),
+                offset_of(hoisted, span.end()),
+            ) {
+                let candidate = format!(
+                    "{}return ({});{}",
+                    &hoisted[..start],
+                    &hoisted[start..end],
+                    &hoisted[end..]
+                );
+                body = candidate;
+            }
+        }
+    }
+
+    let claims = if names.is_empty() {
+        "false".to_string()
+    } else {
+        names
+            .iter()
+            .map(|n| format!("k === {}", js_string(n)))
+            .collect::<Vec<_>>()
+            .join(" || ")
+    };
+    let exports: String = functions
+        .iter()
+        .map(|f| format!("globalThis[{}] = {f}; ", js_string(f)))
+        .collect();
+    // One line of prefix, so the user's lines keep their numbers.
+    let wrapped = format!(
+        "(async () => {{ with (new Proxy(globalThis, {{ has: (_, k) => {claims} }})) {{ {exports}{body}\n}} }})()"
+    );
+    if parses_as_script(&wrapped) {
+        Some(wrapped)
+    } else {
+        None
+    }
+}
+
+/// Quotes a string as a JavaScript string literal.
+fn js_string(s: &str) -> String {
+    serde_json::Value::String(s.to_string()).to_string()
+}
+
+/// Byte offset of a parser position (1-based line, 1-based column in code points).
+fn offset_of(source: &str, pos: Position) -> Option<usize> {
+    let (line, column) = (pos.line_number() as usize, pos.column_number() as usize);
+    let mut current_line = 1;
+    let mut current_column = 1;
+    let mut chars = source.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if current_line == line && current_column == column {
+            return Some(i);
+        }
+        match c {
+            '\r' => {
+                if matches!(chars.peek(), Some((_, '\n'))) {
+                    chars.next();
+                }
+                current_line += 1;
+                current_column = 1;
+            }
+            '\n' | '\u{2028}' | '\u{2029}' => {
+                current_line += 1;
+                current_column = 1;
+            }
+            _ => current_column += 1,
+        }
+    }
+    (current_line == line && current_column == column).then_some(source.len())
+}
+
+/// Rewrites top-level `let`/`const` to `var` and top-level class declarations to
+/// `var C = class C {..};`, keeping every other byte and every line break in place.
+pub fn hoist_declarations(code: &str) -> String {
+    let tokens = scan(code);
+    // (byte offset, text to insert, bytes to replace)
+    let mut edits: Vec<(usize, &str, usize)> = Vec::new();
+    let mut class_names: Vec<(usize, String)> = Vec::new();
+    for (i, tok) in tokens.iter().enumerate() {
+        if tok.depth != 0 || !starts_statement(&tokens, i) {
+            continue;
+        }
+        let next = tokens.get(i + 1);
+        match tok.kind {
+            Kind::Word if tok.text(code) == "const" => edits.push((tok.start, "var  ", 5)),
+            Kind::Word if tok.text(code) == "let" => {
+                let declares = next.is_some_and(|n| {
+                    (n.kind == Kind::Word && !matches!(n.text(code), "in" | "instanceof"))
+                        || n.is_punct(code, "[")
+                        || n.is_punct(code, "{")
+                });
+                if declares {
+                    edits.push((tok.start, "var", 3));
+                }
+            }
+            Kind::Word if tok.text(code) == "class" => {
+                let Some(name) = next.filter(|n| n.kind == Kind::Word && n.text(code) != "extends")
+                else {
+                    continue;
+                };
+                // The class body is the first `{` at this depth; its `}` ends the declaration.
+                let open = tokens[i + 1..]
+                    .iter()
+                    .position(|t| t.depth == 0 && t.is_punct(code, "{"));
+                let close = open.and_then(|o| {
+                    tokens[i + 2 + o..]
+                        .iter()
+                        .find(|t| t.depth == 0 && t.is_punct(code, "}"))
+                });
+                if let Some(close) = close {
+                    class_names.push((tok.start, name.text(code).to_string()));
+                    edits.push((close.end, ";", 0));
+                }
+            }
+            _ => {}
+        }
+    }
+    let class_prefixes: Vec<(usize, String)> = class_names
+        .into_iter()
+        .map(|(at, name)| (at, format!("var {name} = ")))
+        .collect();
+    let mut all: Vec<(usize, String, usize)> = edits
+        .into_iter()
+        .map(|(at, text, len)| (at, text.to_string(), len))
+        .chain(class_prefixes.into_iter().map(|(at, text)| (at, text, 0)))
+        .collect();
+    all.sort_by_key(|(at, _, _)| *at);
+    let mut out = String::with_capacity(code.len() + all.len() * 8);
+    let mut pos = 0;
+    for (at, text, len) in all {
+        out.push_str(&code[pos..at]);
+        out.push_str(&text);
+        pos = at + len;
+    }
+    out.push_str(&code[pos..]);
+    out
+}
+
+/// Whether token `i` begins a statement (as far as a token scan can tell).
+fn starts_statement(tokens: &[Token], i: usize) -> bool {
+    let Some(prev) = i.checked_sub(1).map(|p| &tokens[p]) else {
+        return true;
+    };
+    match prev.kind {
+        Kind::Punct(b';') | Kind::Punct(b'}') => true,
+        // A line break ends a statement when the previous token can end an expression.
+        Kind::Word | Kind::Literal | Kind::Punct(b')') | Kind::Punct(b']') => {
+            tokens[i].newline_before
+        }
+        _ => false,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Identifier or keyword.
+    Word,
+    /// String, template, number or regular expression literal.
+    Literal,
+    /// One punctuation byte; multi-byte operators appear as several tokens.
+    Punct(u8),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Token {
+    kind: Kind,
+    start: usize,
+    end: usize,
+    /// Bracket depth (`(`, `[`, `{`) outside this token; both brackets of a pair get the same.
+    depth: usize,
+    newline_before: bool,
+}
+
+impl Token {
+    fn text<'a>(&self, code: &'a str) -> &'a str {
+        &code[self.start..self.end]
+    }
+    fn is_punct(&self, code: &str, p: &str) -> bool {
+        matches!(self.kind, Kind::Punct(_)) && self.text(code) == p
+    }
+}
+
+/// Words after which a `/` starts a regular expression rather than a division.
+const REGEX_AFTER_WORDS: &[&str] = &[
+    "return",
+    "typeof",
+    "instanceof",
+    "in",
+    "of",
+    "new",
+    "delete",
+    "void",
+    "throw",
+    "case",
+    "do",
+    "else",
+    "yield",
+    "await",
+];
+
+/// A tolerant JavaScript tokenizer: enough to find brackets, statement starts and keywords.
+/// It never fails; malformed input yields some tokens and the parser reports the real error.
+fn scan(code: &str) -> Vec<Token> {
+    let bytes = code.as_bytes();
+    let mut tokens: Vec<Token> = Vec::new();
+    let mut depth: usize = 0;
+    // For each open `${` in a template: the bracket depth where it opened.
+    let mut template_stack: Vec<usize> = Vec::new();
+    let mut newline = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let start = i;
+        match b {
+            b'\n' | b'\r' => {
+                newline = true;
+                i += 1;
+                continue;
+            }
+            b' ' | b'\t' | 0x0b | 0x0c => {
+                i += 1;
+                continue;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' && bytes[i] != b'\r' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                let end = code[i + 2..]
+                    .find("*/")
+                    .map_or(bytes.len(), |e| i + 2 + e + 2);
+                if code[i..end].contains(['\n', '\r']) {
+                    newline = true;
+                }
+                i = end;
+                continue;
+            }
+            b'\'' | b'"' => {
+                i = skip_string(bytes, i + 1, b).min(bytes.len());
+                push(&mut tokens, Kind::Literal, start, i, depth, &mut newline);
+            }
+            b'`' => {
+                i = skip_template(bytes, i + 1).min(bytes.len());
+                if bytes.get(i.wrapping_sub(2)) == Some(&b'$') && bytes.get(i - 1) == Some(&b'{') {
+                    template_stack.push(depth);
+                    depth += 1;
+                }
+                push(&mut tokens, Kind::Literal, start, i, depth, &mut newline);
+            }
+            b'}' if template_stack.last() == Some(&depth.saturating_sub(1)) && depth > 0 => {
+                // End of a `${ }` substitution: continue the template.
+                template_stack.pop();
+                depth -= 1;
+                i = skip_template(bytes, i + 1).min(bytes.len());
+                if bytes.get(i.wrapping_sub(2)) == Some(&b'$') && bytes.get(i - 1) == Some(&b'{') {
+                    template_stack.push(depth);
+                    depth += 1;
+                }
+                push(&mut tokens, Kind::Literal, start, i, depth, &mut newline);
+            }
+            b'/' if regex_allowed(code, &tokens) => {
+                i = skip_regex(bytes, i + 1).min(bytes.len());
+                push(&mut tokens, Kind::Literal, start, i, depth, &mut newline);
+            }
+            b'0'..=b'9' => {
+                while i < bytes.len()
+                    && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'.')
+                {
+                    i += 1;
+                }
+                push(&mut tokens, Kind::Literal, start, i, depth, &mut newline);
+            }
+            b'(' | b'[' | b'{' => {
+                i += 1;
+                push(&mut tokens, Kind::Punct(b), start, i, depth, &mut newline);
+                depth += 1;
+            }
+            b')' | b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                i += 1;
+                push(&mut tokens, Kind::Punct(b), start, i, depth, &mut newline);
+            }
+            _ if b == b'$'
+                || b == b'_'
+                || b == b'#'
+                || b == b'\\'
+                || b.is_ascii_alphabetic()
+                || b >= 0x80 =>
+            {
+                i += 1;
+                while i < bytes.len()
+                    && (bytes[i] == b'$'
+                        || bytes[i] == b'_'
+                        || bytes[i] == b'\\'
+                        || bytes[i].is_ascii_alphanumeric()
+                        || bytes[i] >= 0x80)
+                {
+                    i += 1;
+                }
+                // Keep slicing on char boundaries.
+                while !code.is_char_boundary(i) {
+                    i += 1;
+                }
+                let text = &code[start..i];
+                if text.contains(['\u{2028}', '\u{2029}']) {
+                    newline = true;
+                }
+                push(&mut tokens, Kind::Word, start, i, depth, &mut newline);
+            }
+            _ => {
+                i += 1;
+                push(&mut tokens, Kind::Punct(b), start, i, depth, &mut newline);
+            }
+        }
+    }
+    tokens
+}
+
+fn push(
+    tokens: &mut Vec<Token>,
+    kind: Kind,
+    start: usize,
+    end: usize,
+    depth: usize,
+    newline: &mut bool,
+) {
+    tokens.push(Token {
+        kind,
+        start,
+        end,
+        depth,
+        newline_before: std::mem::take(newline),
+    });
+}
+
+fn regex_allowed(code: &str, tokens: &[Token]) -> bool {
+    match tokens.last() {
+        None => true,
+        Some(t) => match t.kind {
+            Kind::Word => REGEX_AFTER_WORDS.contains(&t.text(code)),
+            Kind::Literal => false,
+            Kind::Punct(b')') | Kind::Punct(b']') => false,
+            Kind::Punct(_) => true,
+        },
+    }
+}
+
+fn skip_string(bytes: &[u8], mut i: usize, quote: u8) -> usize {
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'\n' | b'\r' => return i,
+            c if c == quote => return i + 1,
+            _ => i += 1,
+        }
+    }
+    bytes.len()
+}
+
+/// Skips template characters; returns the index after the closing backtick or after `${`.
+fn skip_template(bytes: &[u8], mut i: usize) -> usize {
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'`' => return i + 1,
+            b'$' if bytes.get(i + 1) == Some(&b'{') => return i + 2,
+            _ => i += 1,
+        }
+    }
+    bytes.len()
+}
+
+fn skip_regex(bytes: &[u8], mut i: usize) -> usize {
+    let mut in_class = false;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'[' => {
+                in_class = true;
+                i += 1
+            }
+            b']' => {
+                in_class = false;
+                i += 1
+            }
+            b'/' if !in_class => {
+                i += 1;
+                while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
+                    i += 1;
+                }
+                return i;
+            }
+            b'\n' | b'\r' => return i,
+            _ => i += 1,
+        }
+    }
+    bytes.len().min(i)
+}
+
+#[cfg(test)]
+mod tests;

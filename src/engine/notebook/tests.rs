@@ -1,0 +1,117 @@
+use super::*;
+
+#[test]
+fn top_level_let_and_const_become_var() {
+    assert_eq!(
+        hoist_declarations("let a = 1; const b = 2;"),
+        "var a = 1; var   b = 2;"
+    );
+}
+
+#[test]
+fn nested_declarations_are_left_alone() {
+    let code = "for (let i = 0; i < 3; i++) {} { let x = 1 } function f() { const y = 2 }";
+    assert_eq!(hoist_declarations(code), code);
+}
+
+#[test]
+fn class_declaration_becomes_global_var() {
+    assert_eq!(
+        hoist_declarations("class A extends (B) { m() { return {}; } }\nA"),
+        "var A = class A extends (B) { m() { return {}; } };\nA"
+    );
+}
+
+#[test]
+fn class_expression_is_not_rewritten() {
+    let code = "const C = class D {}";
+    assert_eq!(hoist_declarations(code), "var   C = class D {}");
+}
+
+#[test]
+fn let_used_as_identifier_is_kept() {
+    assert_eq!(hoist_declarations("let = 5"), "let = 5");
+}
+
+#[test]
+fn declarations_after_line_breaks_are_found() {
+    assert_eq!(
+        hoist_declarations("x = 1\nlet y = x\n"),
+        "x = 1\nvar y = x\n"
+    );
+}
+
+#[test]
+fn keywords_inside_strings_templates_comments_and_regexes_are_ignored() {
+    let code =
+        "'let a'; \"const b\"; `${ {c: 1} } let d`; /let e/.test('x'); // let f\n/* const g */";
+    assert_eq!(hoist_declarations(code), code);
+}
+
+#[test]
+fn declaration_after_template_substitution_is_found() {
+    assert_eq!(
+        hoist_declarations("`a${1}b`; let z = 1"),
+        "`a${1}b`; var z = 1"
+    );
+}
+
+#[test]
+fn line_count_is_preserved() {
+    let code = "let a = 1\nclass B {}\nconst c = 3\n";
+    assert_eq!(
+        hoist_declarations(code).lines().count(),
+        code.lines().count()
+    );
+}
+
+#[test]
+fn synchronous_cell_is_not_wrapped() {
+    let prepared = prepare("let a = 1; a");
+    assert!(!prepared.is_async);
+    assert_eq!(prepared.source, "var a = 1; a");
+}
+
+#[test]
+fn top_level_await_wraps_the_cell_and_returns_the_last_expression() {
+    let prepared = prepare("const v = await p;\nv + 1");
+    assert!(prepared.is_async);
+    assert!(
+        prepared.source.contains("return (v + 1);"),
+        "{}",
+        prepared.source
+    );
+    assert!(
+        prepared.source.contains("k === \"v\""),
+        "{}",
+        prepared.source
+    );
+    assert_eq!(prepared.source.lines().count(), 3);
+}
+
+#[test]
+fn await_inside_a_function_does_not_wrap() {
+    assert!(!prepare("async function f() { await 1 }").is_async);
+}
+
+#[test]
+fn unterminated_input_does_not_panic() {
+    for code in [
+        "'abc",
+        "`abc ${",
+        "/abc",
+        "class A {",
+        "let",
+        "\\",
+        "é`${é",
+        "a/\\",
+    ] {
+        let _ = prepare(code);
+    }
+}
+
+#[test]
+fn offsets_count_code_points_per_line() {
+    let src = "é\nab";
+    assert_eq!(offset_of(src, Position::new(2, 2)), Some(4));
+}

@@ -1,0 +1,182 @@
+use super::*;
+use serde_json::json;
+
+fn engine() -> Engine {
+    Engine::new(42, EngineLimits::default()).expect("engine")
+}
+
+fn run(e: &mut Engine, code: &str) -> Outcome {
+    e.execute(code, 1_700_000_000_000.0)
+}
+
+#[test]
+fn evaluates_an_expression() {
+    let out = run(&mut engine(), "1 + 1");
+    assert_eq!(out.status, Status::Ok);
+    assert_eq!(out.value, json!(2));
+}
+
+#[test]
+fn globals_persist_between_cells() {
+    let mut e = engine();
+    run(
+        &mut e,
+        "let x = 1; const y = 2; function f() { return x + y } class C { v() { return 7 } }",
+    );
+    assert_eq!(run(&mut e, "f() + new C().v()").value, json!(10));
+}
+
+#[test]
+fn top_level_names_can_be_declared_again() {
+    let mut e = engine();
+    for cell in [
+        "let a = 1",
+        "let a = 2",
+        "const a = 3",
+        "class a {}",
+        "function a() { return 4 }",
+    ] {
+        let out = run(&mut e, cell);
+        assert_eq!(out.status, Status::Ok, "{cell}: {:?}", out.error);
+    }
+    assert_eq!(run(&mut e, "a()").value, json!(4));
+}
+
+#[test]
+fn closures_keep_their_state_across_cells() {
+    let mut e = engine();
+    run(&mut e, "let n = 0; const inc = () => ++n;");
+    run(&mut e, "inc(); inc();");
+    assert_eq!(run(&mut e, "n").value, json!(2));
+}
+
+#[test]
+fn promise_completion_values_are_awaited() {
+    let mut e = engine();
+    assert_eq!(run(&mut e, "Promise.resolve(5)").value, json!(5));
+    assert_eq!(run(&mut e, "(async () => 7)()").value, json!(7));
+}
+
+#[test]
+fn top_level_await_works_and_its_declarations_persist() {
+    let mut e = engine();
+    let out = run(&mut e, "const v = await new Promise(r => r(9));\nv");
+    assert_eq!(out.value, json!(9), "{:?}", out.error);
+    assert_eq!(run(&mut e, "v * 2").value, json!(18));
+}
+
+#[test]
+fn closures_made_by_an_awaiting_cell_share_the_global_binding() {
+    let mut e = engine();
+    run(
+        &mut e,
+        "let count = await 0; function bump() { return ++count }",
+    );
+    run(&mut e, "bump(); bump()");
+    assert_eq!(run(&mut e, "count").value, json!(2));
+}
+
+#[test]
+fn pending_jobs_run_before_the_answer() {
+    let mut e = engine();
+    run(
+        &mut e,
+        "let done = false; Promise.resolve().then(() => { done = true }); 0",
+    );
+    assert_eq!(run(&mut e, "done").value, json!(true));
+}
+
+#[test]
+fn rejected_promise_is_an_error() {
+    let out = run(&mut engine(), "Promise.reject(new RangeError('nope'))");
+    assert_eq!(out.status, Status::Error);
+    let err = out.error.expect("error");
+    assert_eq!(err.name, "RangeError");
+    assert_eq!(err.message, "nope");
+}
+
+#[test]
+fn a_promise_that_never_settles_is_an_error() {
+    let out = run(&mut engine(), "new Promise(() => {})");
+    assert_eq!(out.status, Status::Error);
+    assert!(out.error.expect("error").message.contains("never settled"));
+}
+
+#[test]
+fn thrown_errors_report_name_message_and_stack() {
+    let out = run(
+        &mut engine(),
+        "function boom() { throw new TypeError('bad') }\nboom()",
+    );
+    assert_eq!(out.status, Status::Error);
+    let err = out.error.expect("error");
+    assert_eq!(
+        (err.name.as_str(), err.message.as_str()),
+        ("TypeError", "bad")
+    );
+    assert!(err.stack.expect("stack").starts_with("TypeError: bad"));
+}
+
+#[test]
+fn syntax_errors_are_reported_as_syntax_errors() {
+    let err = run(&mut engine(), "let = = 1").error.expect("error");
+    assert_eq!(err.name, "SyntaxError");
+}
+
+#[test]
+fn reference_errors_name_the_variable() {
+    let err = run(&mut engine(), "nope + 1").error.expect("error");
+    assert_eq!(err.name, "ReferenceError");
+    assert!(err.message.contains("nope"));
+}
+
+#[test]
+fn thrown_non_errors_are_reported_as_uncaught_values() {
+    let err = run(&mut engine(), "throw 42").error.expect("error");
+    assert_eq!(
+        (err.name.as_str(), err.message.as_str()),
+        ("Uncaught", "42")
+    );
+}
+
+#[test]
+fn console_output_is_captured_per_cell() {
+    let mut e = engine();
+    let out = run(&mut e, "console.log('a', 1); console.error('b')");
+    assert_eq!(out.logs.stdout, vec!["a 1"]);
+    assert_eq!(out.logs.stderr, vec!["b"]);
+    assert!(run(&mut e, "1").logs.stdout.is_empty());
+}
+
+#[test]
+fn math_random_is_reproducible_for_a_seed() {
+    let a = run(&mut engine(), "[Math.random(), Math.random()]").value;
+    let b = run(&mut engine(), "[Math.random(), Math.random()]").value;
+    assert_eq!(a, b);
+    let c = run(
+        &mut Engine::new(7, EngineLimits::default()).expect("engine"),
+        "Math.random()",
+    )
+    .value;
+    assert_ne!(a[0], c);
+}
+
+#[test]
+fn date_now_is_the_recorded_time() {
+    let mut e = engine();
+    assert_eq!(e.execute("Date.now()", 1234.0).value, json!(1234));
+    assert_eq!(e.execute("new Date().getTime()", 5678.0).value, json!(5678));
+}
+
+#[test]
+fn an_endless_loop_is_stopped_by_a_limit() {
+    let out = run(&mut engine(), "while (true) {}");
+    assert_eq!(out.status, Status::Limit);
+    assert_eq!(out.error.expect("error").name, "LimitError");
+}
+
+#[test]
+fn unbounded_recursion_is_stopped_by_a_limit() {
+    let out = run(&mut engine(), "function r() { return r() } r()");
+    assert_eq!(out.status, Status::Limit);
+}

@@ -1,0 +1,50 @@
+//! Session identifiers: `ses_` and 26 lowercase base32 characters carrying 128 random bits.
+
+const PREFIX: &str = "ses_";
+const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+const ENCODED_LEN: usize = 26;
+
+/// Encodes 16 random bytes as a session ID.
+pub fn session_id(random: [u8; 16]) -> String {
+    let mut out = String::with_capacity(PREFIX.len() + ENCODED_LEN);
+    out.push_str(PREFIX);
+    let value = u128::from_be_bytes(random);
+    // 26 characters of 5 bits hold 130 bits; the top two are always zero.
+    for i in (0..ENCODED_LEN).rev() {
+        out.push(ALPHABET[((value >> (i * 5)) & 31) as usize] as char);
+    }
+    out
+}
+
+/// Whether `s` has the shape of a session ID (anything else cannot exist).
+pub fn is_session_id(s: &str) -> bool {
+    s.strip_prefix(PREFIX).is_some_and(|rest| {
+        rest.len() == ENCODED_LEN && rest.bytes().all(|b| ALPHABET.contains(&b))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_have_the_documented_shape() {
+        let id = session_id([0xff; 16]);
+        assert!(is_session_id(&id), "{id}");
+        assert_eq!(id.len(), 30);
+        assert_ne!(session_id([1; 16]), session_id([2; 16]));
+    }
+
+    #[test]
+    fn other_strings_are_not_ids() {
+        for s in [
+            "",
+            "ses_",
+            "ses_ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+            "abc",
+            "ses_aaaaaaaaaaaaaaaaaaaaaaaaa1",
+        ] {
+            assert!(!is_session_id(s), "{s}");
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! edge-sandbox: stateful JavaScript sessions for AI agents on Cloudflare Workers.
+//!
+//! Request path: [`api`] (the Worker: auth, routing, errors) → [`session`] (one Durable
+//! Object per session) → [`engine`] (the Boa realm). [`storage`] holds what outlives a request:
+//! the object's SQL journal, KV metadata and R2 artifacts.
+//!
+//! `engine` and the pure parts of `api`, `session` and `storage` build natively, so `cargo test`
+//! covers them on the host.
+
+pub mod api;
+pub mod bindings;
+pub mod engine;
+pub mod ids;
+pub mod session;
+pub mod storage;
+pub mod time;
+
+#[cfg(target_arch = "wasm32")]
+pub use session::object::SessionObject;
+
+#[cfg(target_arch = "wasm32")]
+#[worker::event(fetch)]
+async fn fetch(
+    req: worker::Request,
+    env: worker::Env,
+    _ctx: worker::Context,
+) -> worker::Result<worker::Response> {
+    Ok(api::handler::handle(req, env).await)
+}

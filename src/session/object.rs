@@ -1,0 +1,272 @@
+//! `SessionObject`: the Durable Object that holds one session.
+//!
+//! It is a thin shell: it keeps the realm in memory, persists every acknowledged cell in its
+//! SQLite journal before answering, rebuilds the realm by replaying the journal when it wakes
+//! without one, and deletes everything the session owns when it expires or is deleted.
+//!
+//! Requests run one at a time in arrival order: a cell runs synchronously between two awaits, so
+//! no other event can interleave with it (the Workers runtime runs one event at a time per
+//! object; https://developers.cloudflare.com/durable-objects/concepts/durable-object-lifecycle/).
+
+use std::cell::RefCell;
+
+use serde_json::json;
+use worker::{durable_object, DurableObject, Env, Method, Request, Response, ScheduledTime, State};
+
+use crate::{
+    api::{error::ApiError, handler::json_response},
+    engine::{Engine, EngineLimits, Outcome, Status},
+    session::{
+        protocol::{self, CreateCommand},
+        record::SessionRecord,
+    },
+    storage::{artifacts, journal, metadata, migrations},
+};
+
+/// KV allows one write per second per key: counters are synced at most this often.
+const KV_SYNC_INTERVAL_MS: i64 = 1000;
+
+#[durable_object]
+pub struct SessionObject {
+    state: State,
+    env: Env,
+    inner: RefCell<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    migrated: bool,
+    /// The realm, when it is in memory and matches the journal.
+    engine: Option<Engine>,
+    last_kv_sync: i64,
+}
+
+fn now_ms() -> i64 {
+    worker::Date::now().as_millis() as i64
+}
+
+fn internal(context: &str, err: impl std::fmt::Display) -> ApiError {
+    worker::console_error!("{context}: {err}");
+    ApiError::Internal
+}
+
+impl DurableObject for SessionObject {
+    fn new(state: State, env: Env) -> Self {
+        Self {
+            state,
+            env,
+            inner: RefCell::new(Inner::default()),
+        }
+    }
+
+    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        let result = match (req.method(), req.path().as_str()) {
+            (Method::Post, protocol::CREATE) => match req.json::<CreateCommand>().await {
+                Ok(cmd) => self.create(cmd).await,
+                Err(e) => Err(internal("create command", e)),
+            },
+            (Method::Get, protocol::INFO) => self.info(),
+            (Method::Post, protocol::DELETE) => self.delete().await,
+            (Method::Post, protocol::EXEC) => {
+                match req.json::<crate::api::wire::ExecRequest>().await {
+                    Ok(cmd) => self.exec(&cmd.code).await,
+                    Err(e) => Err(internal("exec command", e)),
+                }
+            }
+            _ => Err(ApiError::NotFound("no such object route".into())),
+        };
+        Ok(result.unwrap_or_else(|e| crate::api::handler::error_response(&e)))
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        let Some(record) = self
+            .load()
+            .map_err(|_| worker::Error::RustError("load".into()))?
+        else {
+            return Response::empty();
+        };
+        if record.expires_at() > now_ms() {
+            // Used since the alarm was set: wait for the new expiry.
+            self.schedule_expiry(&record).await;
+            return Response::empty();
+        }
+        self.destroy(&record)
+            .await
+            .map_err(|_| worker::Error::RustError("expire".into()))?;
+        Response::empty()
+    }
+}
+
+impl SessionObject {
+    fn sql(&self) -> worker::SqlStorage {
+        self.state.storage().sql()
+    }
+
+    /// The session row, applying migrations first if this instance has not yet.
+    fn load(&self) -> Result<Option<SessionRecord>, ApiError> {
+        let sql = self.sql();
+        if !self.inner.borrow().migrated {
+            migrations::apply(&sql).map_err(|e| internal("migrations", e))?;
+            self.inner.borrow_mut().migrated = true;
+        }
+        journal::load_session(&sql).map_err(|e| internal("load session", e))
+    }
+
+    /// The live session, or 404 (an expired session whose alarm is late counts as gone).
+    async fn live(&self) -> Result<SessionRecord, ApiError> {
+        let record = self.load()?.ok_or_else(ApiError::session_not_found)?;
+        if record.expires_at() <= now_ms() {
+            self.destroy(&record).await?;
+            return Err(ApiError::session_not_found());
+        }
+        Ok(record)
+    }
+
+    async fn create(&self, cmd: CreateCommand) -> Result<Response, ApiError> {
+        if self.load()?.is_some() {
+            return Err(internal("create", "session already exists"));
+        }
+        let now = now_ms();
+        let mut seed = [0u8; 8];
+        getrandom::fill(&mut seed).map_err(|e| internal("seed", e))?;
+        let record = SessionRecord {
+            id: cmd.id,
+            tenant: cmd.tenant,
+            created_at: now,
+            last_used_at: now,
+            ttl_seconds: cmd.ttl_seconds as i64,
+            metadata: serde_json::to_string(&cmd.metadata).map_err(|e| internal("metadata", e))?,
+            seed: (u64::from_le_bytes(seed) >> 11) as i64,
+            execution_count: 0,
+        };
+        journal::insert_session(&self.sql(), &record).map_err(|e| internal("insert", e))?;
+        self.schedule_expiry(&record).await;
+        let view = record.view();
+        metadata::put(&self.env, &record.tenant, &view)
+            .await
+            .map_err(|e| internal("kv put", e))?;
+        self.inner.borrow_mut().last_kv_sync = now;
+        json_response(201, &view)
+    }
+
+    fn info(&self) -> Result<Response, ApiError> {
+        let record = self.load()?.ok_or_else(ApiError::session_not_found)?;
+        if record.expires_at() <= now_ms() {
+            return Err(ApiError::session_not_found());
+        }
+        json_response(200, &record.view())
+    }
+
+    async fn delete(&self) -> Result<Response, ApiError> {
+        let record = self.load()?.ok_or_else(ApiError::session_not_found)?;
+        self.destroy(&record).await?;
+        json_response(200, &json!({"id": record.id, "deleted": true}))
+    }
+
+    /// Removes the session's artifacts, its KV record and all of the object's storage.
+    async fn destroy(&self, record: &SessionRecord) -> Result<(), ApiError> {
+        artifacts::delete_all(&self.env, &record.tenant, &record.id)
+            .await
+            .map_err(|e| internal("r2 delete", e))?;
+        metadata::delete(&self.env, &record.tenant, &record.id)
+            .await
+            .map_err(|e| internal("kv delete", e))?;
+        let sql = self.sql();
+        for table in ["session", "journal"] {
+            sql.exec(&format!("DELETE FROM {table}"), None)
+                .map_err(|e| internal("sql delete", e))?;
+        }
+        let storage = self.state.storage();
+        storage
+            .delete_alarm()
+            .await
+            .map_err(|e| internal("delete alarm", e))?;
+        storage
+            .delete_all()
+            .await
+            .map_err(|e| internal("delete all", e))?;
+        *self.inner.borrow_mut() = Inner::default();
+        Ok(())
+    }
+
+    async fn schedule_expiry(&self, record: &SessionRecord) {
+        let at = worker::js_sys::Date::new(&(record.expires_at() as f64).into());
+        if let Err(e) = self.state.storage().set_alarm(ScheduledTime::new(at)).await {
+            worker::console_error!("set alarm: {e}");
+        }
+    }
+
+    async fn exec(&self, code: &str) -> Result<Response, ApiError> {
+        let mut record = self.live().await?;
+        let now = now_ms();
+        let started = worker::Date::now().as_millis();
+        let outcome = self.run_cell(&record, code, now as f64)?;
+        record.execution_count += 1;
+        record.last_used_at = now;
+        let sql = self.sql();
+        if outcome.status == Status::Limit {
+            // Stopped mid-way: drop the realm so the next cell replays the journal without it.
+            self.inner.borrow_mut().engine = None;
+            journal::touch(&sql, &record).map_err(|e| internal("touch", e))?;
+        } else {
+            journal::append(&sql, &record, code, now as f64).map_err(|e| internal("journal", e))?;
+        }
+        let duration_ms = worker::Date::now().as_millis().saturating_sub(started);
+        self.schedule_expiry(&record).await;
+        self.sync_metadata(&record, now);
+        json_response(
+            200,
+            &exec_result(&outcome, record.execution_count, duration_ms),
+        )
+    }
+
+    /// Runs a cell on the realm, rebuilding the realm from the journal first if needed.
+    fn run_cell(&self, record: &SessionRecord, code: &str, now: f64) -> Result<Outcome, ApiError> {
+        let mut inner = self.inner.borrow_mut();
+        if inner.engine.is_none() {
+            let mut engine = Engine::new(record.seed as u64, EngineLimits::default())
+                .map_err(|e| internal("engine", e))?;
+            for entry in journal::entries(&self.sql()).map_err(|e| internal("journal read", e))? {
+                engine.execute(&entry.code, entry.now_ms);
+            }
+            inner.engine = Some(engine);
+        }
+        let engine = inner.engine.as_mut().ok_or(ApiError::Internal)?;
+        Ok(engine.execute(code, now))
+    }
+
+    /// Updates the KV record in the background, at most once per `KV_SYNC_INTERVAL_MS`.
+    fn sync_metadata(&self, record: &SessionRecord, now: i64) {
+        {
+            let mut inner = self.inner.borrow_mut();
+            if now - inner.last_kv_sync < KV_SYNC_INTERVAL_MS {
+                return;
+            }
+            inner.last_kv_sync = now;
+        }
+        let env = self.env.clone();
+        let tenant = record.tenant.clone();
+        let view = record.view();
+        self.state.wait_until(async move {
+            if let Err(e) = metadata::put(&env, &tenant, &view).await {
+                worker::console_error!("kv sync: {e}");
+            }
+        });
+    }
+}
+
+fn exec_result(outcome: &Outcome, execution_count: i64, duration_ms: u64) -> serde_json::Value {
+    json!({
+        "status": outcome.status,
+        "value": outcome.value,
+        "value_truncated": outcome.value_truncated,
+        "logs": {
+            "stdout": outcome.logs.stdout,
+            "stderr": outcome.logs.stderr,
+            "truncated": outcome.logs.truncated,
+        },
+        "error": outcome.error,
+        "execution_count": execution_count,
+        "duration_ms": duration_ms,
+    })
+}

@@ -1,0 +1,21 @@
+//! Messages from the Worker to a session object. The Worker has already authenticated and
+//! validated them; the object trusts their shape.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Paths of the object's internal API.
+pub const CREATE: &str = "/create";
+pub const INFO: &str = "/info";
+pub const DELETE: &str = "/delete";
+pub const EXEC: &str = "/exec";
+
+/// Creates the session in a fresh object.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateCommand {
+    pub id: String,
+    pub tenant: String,
+    pub ttl_seconds: u64,
+    pub metadata: BTreeMap<String, String>,
+}

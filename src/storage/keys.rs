@@ -1,0 +1,36 @@
+//! Key layout in KV and R2. Both start with the tenant, so no listing crosses tenants.
+
+/// KV key of a session's metadata record.
+pub fn session_record(tenant: &str, id: &str) -> String {
+    format!("{}{id}", tenant_sessions_prefix(tenant))
+}
+
+/// KV prefix of all of a tenant's session records.
+pub fn tenant_sessions_prefix(tenant: &str) -> String {
+    format!("sessions/{tenant}/")
+}
+
+/// R2 prefix of a session's artifacts.
+pub fn artifacts_prefix(tenant: &str, id: &str) -> String {
+    format!("{tenant}/{id}/")
+}
+
+/// Name of a session's Durable Object: the tenant is part of it, so another tenant naming the
+/// same session ID reaches a different, empty object.
+pub fn object_name(tenant: &str, id: &str) -> String {
+    format!("{tenant}/{id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_scoped_by_tenant() {
+        assert_eq!(session_record("a", "ses_1"), "sessions/a/ses_1");
+        assert!(session_record("a", "x").starts_with(&tenant_sessions_prefix("a")));
+        assert!(!session_record("ab", "x").starts_with(&tenant_sessions_prefix("a")));
+        assert_ne!(object_name("a", "ses_1"), object_name("b", "ses_1"));
+        assert_eq!(artifacts_prefix("a", "ses_1"), "a/ses_1/");
+    }
+}

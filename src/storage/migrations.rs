@@ -1,0 +1,64 @@
+//! The object's SQL schema: numbered files in `migrations/`, applied in order, each once.
+
+/// `(number, SQL)` of every migration, in order.
+pub const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/0001_session.sql"))];
+
+#[cfg(target_arch = "wasm32")]
+pub use apply::apply;
+
+#[cfg(target_arch = "wasm32")]
+mod apply {
+    use serde::Deserialize;
+    use worker::SqlStorage;
+
+    use super::MIGRATIONS;
+
+    #[derive(Deserialize)]
+    struct Applied {
+        version: i64,
+    }
+
+    /// Applies the migrations this object has not seen yet. Runs inside one event with no
+    /// `await`, so the platform commits it atomically.
+    pub fn apply(sql: &SqlStorage) -> worker::Result<()> {
+        sql.exec(
+            "CREATE TABLE IF NOT EXISTS _migrations (version INTEGER PRIMARY KEY)",
+            None,
+        )?;
+        let done: Vec<Applied> = sql
+            .exec("SELECT version FROM _migrations", None)?
+            .to_array()?;
+        for (version, text) in MIGRATIONS {
+            if done.iter().any(|a| a.version == *version) {
+                continue;
+            }
+            sql.exec(text, None)?;
+            sql.exec(
+                "INSERT INTO _migrations (version) VALUES (?)",
+                vec![(*version).into()],
+            )?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_file_in_the_folder_is_registered_in_order() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .expect("migrations dir")
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.ends_with(".sql"))
+            .collect();
+        files.sort();
+        assert_eq!(files.len(), MIGRATIONS.len());
+        for (i, (file, (version, _))) in files.iter().zip(MIGRATIONS).enumerate() {
+            assert_eq!(*version, i as i64 + 1);
+            assert!(file.starts_with(&format!("{:04}_", version)), "{file}");
+        }
+    }
+}
