@@ -12,3 +12,7 @@ pub const API_KEYS: &str = "API_KEYS";
 pub const DEFAULT_TTL_SECONDS: &str = "DEFAULT_TTL_SECONDS";
 /// Var: largest session TTL a client may ask for.
 pub const MAX_TTL_SECONDS: &str = "MAX_TTL_SECONDS";
+/// Var: JSON object of the most each execution limit may be set to (`engine::Limits` fields).
+pub const MAX_LIMITS: &str = "MAX_LIMITS";
+/// Var: JSON object of the limits of a session that asks for none.
+pub const DEFAULT_LIMITS: &str = "DEFAULT_LIMITS";

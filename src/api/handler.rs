@@ -9,7 +9,7 @@ use super::{
     auth::KeyTable,
     error::ApiError,
     route::Route,
-    wire::{self, CreateSessionRequest, ExecRequest, TtlPolicy},
+    wire::{self, CreateSessionRequest, ExecRequest, SessionPolicy},
 };
 use crate::{
     bindings, ids,
@@ -72,7 +72,7 @@ async fn dispatch(mut req: Request, env: &Env) -> Result<Response, ApiError> {
         Route::Health => json_response(200, &json!({"status": "ok"})),
         Route::CreateSession => {
             let body: CreateSessionRequest = read_body(&mut req).await?.unwrap_or_default();
-            let ttl_seconds = body.validate(ttl_policy(env))?;
+            let (ttl_seconds, limits) = body.validate(policy(env))?;
             let mut random = [0u8; 16];
             getrandom::fill(&mut random).map_err(|e| internal("random", e))?;
             let id = ids::session_id(random);
@@ -81,6 +81,7 @@ async fn dispatch(mut req: Request, env: &Env) -> Result<Response, ApiError> {
                 tenant: tenant.clone(),
                 ttl_seconds,
                 metadata: body.metadata.unwrap_or_default(),
+                limits,
             };
             forward(
                 env,
@@ -152,21 +153,8 @@ fn authenticate(req: &Request, env: &Env) -> Result<String, ApiError> {
         .ok_or(ApiError::Unauthorized)
 }
 
-fn ttl_policy(env: &Env) -> TtlPolicy {
-    let defaults = TtlPolicy::default();
-    let read = |name: &str, fallback: u64| {
-        env.var(name)
-            .ok()
-            .and_then(|v| v.to_string().trim().parse::<u64>().ok())
-            .filter(|n| *n > 0)
-            .unwrap_or(fallback)
-    };
-    let max_seconds = read(bindings::MAX_TTL_SECONDS, defaults.max_seconds);
-    TtlPolicy {
-        default_seconds: read(bindings::DEFAULT_TTL_SECONDS, defaults.default_seconds)
-            .min(max_seconds),
-        max_seconds,
-    }
+fn policy(env: &Env) -> SessionPolicy {
+    SessionPolicy::from_vars(|name| env.var(name).ok().map(|v| v.to_string()))
 }
 
 /// Reads and parses a JSON body, refusing oversized bodies before reading them when the

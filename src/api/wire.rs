@@ -5,6 +5,10 @@ use std::collections::BTreeMap;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use super::error::ApiError;
+use crate::{
+    bindings,
+    engine::limits::{clamp, Limits, LimitsRequest},
+};
 
 /// Largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -21,6 +25,7 @@ pub const MAX_METADATA_VALUE: usize = 1024;
 pub struct CreateSessionRequest {
     pub ttl_seconds: Option<u64>,
     pub metadata: Option<BTreeMap<String, String>>,
+    pub limits: Option<LimitsRequest>,
 }
 
 /// `POST /v1/sessions/{id}/exec` body.
@@ -40,27 +45,80 @@ pub struct SessionView {
     pub ttl_seconds: u64,
     pub metadata: BTreeMap<String, String>,
     pub execution_count: u64,
+    pub limits: Limits,
 }
 
-/// TTL settings from the Worker's vars.
+/// Session settings from the Worker's vars: TTL and execution limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TtlPolicy {
+pub struct SessionPolicy {
     pub default_seconds: u64,
     pub max_seconds: u64,
+    /// Limits of a session that asks for none.
+    pub default_limits: Limits,
+    /// The most a session may ask for.
+    pub max_limits: Limits,
 }
 
-impl Default for TtlPolicy {
+impl Default for SessionPolicy {
     fn default() -> Self {
         Self {
             default_seconds: 3600,
             max_seconds: 86_400,
+            default_limits: Limits::default(),
+            max_limits: Limits::default_ceiling(),
+        }
+    }
+}
+
+impl SessionPolicy {
+    /// Reads the policy from the Worker's vars; a missing or unreadable var keeps the built-in
+    /// value. `MAX_LIMITS` and `DEFAULT_LIMITS` are JSON objects shaped like `limits`.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Self {
+        let builtin = Self::default();
+        let number = |name: &str| {
+            var(name)
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .filter(|n| *n > 0)
+        };
+        let limits = |name: &str, base: Limits, ceiling: Limits| {
+            var(name)
+                .and_then(|v| serde_json::from_str::<LimitsRequest>(&v).ok())
+                .and_then(|req| req.resolve(base, ceiling).ok())
+                .unwrap_or(base)
+        };
+        let max_seconds = number(bindings::MAX_TTL_SECONDS).unwrap_or(builtin.max_seconds);
+        let max_limits = limits(
+            bindings::MAX_LIMITS,
+            builtin.max_limits,
+            Limits {
+                fuel: u64::MAX,
+                memory_bytes: u64::MAX,
+                output_bytes: u64::MAX,
+                result_bytes: u64::MAX,
+                source_bytes: MAX_BODY_BYTES as u64,
+                nesting_depth: u64::MAX,
+                recursion_depth: u64::MAX,
+            },
+        );
+        let default_limits = limits(
+            bindings::DEFAULT_LIMITS,
+            clamp(builtin.default_limits, max_limits),
+            max_limits,
+        );
+        Self {
+            default_seconds: number(bindings::DEFAULT_TTL_SECONDS)
+                .unwrap_or(builtin.default_seconds)
+                .min(max_seconds),
+            max_seconds,
+            default_limits,
+            max_limits,
         }
     }
 }
 
 impl CreateSessionRequest {
-    /// Checks ranges and sizes; returns the effective TTL.
-    pub fn validate(&self, policy: TtlPolicy) -> Result<u64, ApiError> {
+    /// Checks ranges and sizes; returns the effective TTL and limits.
+    pub fn validate(&self, policy: SessionPolicy) -> Result<(u64, Limits), ApiError> {
         let ttl = self.ttl_seconds.unwrap_or(policy.default_seconds);
         if ttl == 0 || ttl > policy.max_seconds {
             return Err(ApiError::InvalidRequest(format!(
@@ -87,7 +145,12 @@ impl CreateSessionRequest {
                 }
             }
         }
-        Ok(ttl)
+        let limits = self
+            .limits
+            .unwrap_or_default()
+            .resolve(policy.default_limits, policy.max_limits)
+            .map_err(ApiError::InvalidRequest)?;
+        Ok((ttl, limits))
     }
 }
 
@@ -115,13 +178,38 @@ pub fn parse_body<T: DeserializeOwned>(
     if !is_json(content_type) {
         return Err(ApiError::UnsupportedMediaType);
     }
-    serde_json::from_slice(body).map(Some).map_err(|e| {
-        use serde_json::error::Category;
-        match e.classify() {
-            Category::Data => ApiError::InvalidRequest(e.to_string()),
-            Category::Syntax | Category::Eof | Category::Io => ApiError::InvalidJson(e.to_string()),
-        }
-    })
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| ApiError::InvalidJson(e.to_string()))?;
+    if let Some((field, _)) = value
+        .as_object()
+        .and_then(|o| o.iter().find(|(_, v)| v.is_null()))
+    {
+        return Err(ApiError::InvalidRequest(format!(
+            "`{field}` must not be null; leave it out to use the default"
+        )));
+    }
+    serde_path_to_error::deserialize(value)
+        .map(Some)
+        .map_err(|e| ApiError::InvalidRequest(describe(&e)))
+}
+
+/// A data error in words for API users: the field's path first, no Rust type names.
+fn describe(err: &serde_path_to_error::Error<serde_json::Error>) -> String {
+    let inner = err.inner().to_string();
+    let inner = inner
+        .replace("u64", "a non-negative integer")
+        .replace("struct CreateSessionRequest", "an object")
+        .replace("struct ExecRequest", "an object")
+        .replace("struct LimitsRequest", "an object")
+        .replace("a map", "an object")
+        .replace("map", "object")
+        .replace("sequence", "array");
+    let path = err.path().to_string();
+    if path == "." {
+        format!("request body: {inner}")
+    } else {
+        format!("`{path}`: {inner}")
+    }
 }
 
 #[cfg(test)]
@@ -143,7 +231,23 @@ mod tests {
     }
 
     #[test]
+    fn type_errors_name_the_field_in_plain_words() {
+        let err = parse::<CreateSessionRequest>(r#"{"ttl_seconds":"x"}"#).expect_err("type");
+        let message = err.message();
+        assert!(message.starts_with("`ttl_seconds`"), "{message}");
+        assert!(message.contains("non-negative integer"), "{message}");
+        let err = parse::<CreateSessionRequest>(r#"{"ttl_seconds":null}"#).expect_err("null");
+        assert!(err.message().contains("ttl_seconds"), "{}", err.message());
+    }
+
+    #[test]
     fn malformed_json_is_invalid_json() {
+        assert_eq!(
+            parse::<CreateSessionRequest>(r#"{"a":1}}"#)
+                .map_err(|e| e.code())
+                .err(),
+            Some("invalid_json")
+        );
         assert_eq!(
             parse::<ExecRequest>("{\"code\":")
                 .map_err(|e| e.code())
@@ -195,35 +299,84 @@ mod tests {
 
     #[test]
     fn ttl_must_be_within_policy() {
-        let policy = TtlPolicy {
+        let policy = SessionPolicy {
             default_seconds: 60,
             max_seconds: 100,
+            ..SessionPolicy::default()
         };
         let req = |ttl| CreateSessionRequest {
             ttl_seconds: ttl,
             metadata: None,
+            limits: None,
         };
-        assert_eq!(req(None).validate(policy), Ok(60));
-        assert_eq!(req(Some(100)).validate(policy), Ok(100));
+        assert_eq!(req(None).validate(policy).map(|v| v.0), Ok(60));
+        assert_eq!(req(Some(100)).validate(policy).map(|v| v.0), Ok(100));
         assert!(req(Some(0)).validate(policy).is_err());
         assert!(req(Some(101)).validate(policy).is_err());
     }
 
     #[test]
+    fn limits_are_resolved_against_the_policy() {
+        let req: CreateSessionRequest = parse(r#"{"limits":{"fuel":1000}}"#)
+            .expect("ok")
+            .expect("body");
+        let (_, limits) = req.validate(SessionPolicy::default()).expect("valid");
+        assert_eq!(limits.fuel, 1000);
+        let err = parse::<CreateSessionRequest>(r#"{"limits":{"fuels":1}}"#).expect_err("unknown");
+        assert!(err.message().contains("fuels"), "{}", err.message());
+        let req: CreateSessionRequest = parse(r#"{"limits":{"memory_bytes":1099511627776}}"#)
+            .expect("ok")
+            .expect("body");
+        let err = req
+            .validate(SessionPolicy::default())
+            .expect_err("over the ceiling");
+        assert!(
+            err.message().contains("limits.memory_bytes"),
+            "{}",
+            err.message()
+        );
+    }
+
+    #[test]
+    fn policy_comes_from_vars_with_builtin_fallbacks() {
+        let vars = |name: &str| match name {
+            "MAX_TTL_SECONDS" => Some("100".to_string()),
+            "MAX_LIMITS" => Some(r#"{"fuel": 5000}"#.to_string()),
+            "DEFAULT_TTL_SECONDS" => Some("not a number".to_string()),
+            _ => None,
+        };
+        let policy = SessionPolicy::from_vars(vars);
+        assert_eq!(policy.max_seconds, 100);
+        assert_eq!(policy.default_seconds, 100, "default clamped under the max");
+        assert_eq!(policy.max_limits.fuel, 5000);
+        assert_eq!(
+            policy.default_limits.fuel, 5000,
+            "default clamped under the max"
+        );
+        assert_eq!(
+            policy.max_limits.memory_bytes,
+            Limits::default_ceiling().memory_bytes
+        );
+        assert_eq!(SessionPolicy::from_vars(|_| None), SessionPolicy::default());
+    }
+
+    #[test]
     fn metadata_is_bounded() {
-        let policy = TtlPolicy::default();
+        let policy = SessionPolicy::default();
         let many: BTreeMap<String, String> = (0..=MAX_METADATA_ENTRIES)
             .map(|i| (i.to_string(), String::new()))
             .collect();
         let req = CreateSessionRequest {
             ttl_seconds: None,
             metadata: Some(many),
+            limits: None,
         };
         assert!(req.validate(policy).is_err());
         let long = BTreeMap::from([("k".to_string(), "v".repeat(MAX_METADATA_VALUE + 1))]);
         let req = CreateSessionRequest {
             ttl_seconds: None,
             metadata: Some(long),
+            limits: None,
         };
         assert!(req.validate(policy).is_err());
     }

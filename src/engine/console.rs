@@ -95,6 +95,13 @@ impl ConsoleSink {
         self.logs.truncated || self.remaining() == 0
     }
 
+    /// Marks the output truncated and stops the execution: hitting the output limit is a limit
+    /// like any other (the budget trips, and the VM throws at its next instruction).
+    fn mark_truncated(&mut self) {
+        self.logs.truncated = true;
+        boa_engine::budget::trip(boa_engine::budget::Exhausted::Output);
+    }
+
     /// Records one message (which may span lines), indented by the current group.
     fn write(&mut self, stream: Stream, message: &str) {
         if self.logs.truncated {
@@ -112,7 +119,7 @@ impl ConsoleSink {
         if line.len() < remaining {
             self.logs.bytes += line.len() + 1;
         } else {
-            self.logs.truncated = true;
+            self.mark_truncated();
             let mut cut = remaining.saturating_sub(1);
             while cut > 0 && !line.is_char_boundary(cut) {
                 cut -= 1;
@@ -206,7 +213,7 @@ fn emit(
         };
         if s.is_full() {
             // This write is dropped.
-            s.logs.truncated = true;
+            s.mark_truncated();
             return Ok(JsValue::undefined());
         }
         options_for(&s)

@@ -5,7 +5,6 @@ use std::{cell::Cell, rc::Rc};
 
 use boa_engine::{
     context::time::{Clock, JsInstant},
-    error::{EngineError, RuntimeLimitError},
     js_string,
     object::FunctionObjectBuilder,
     Context, JsResult, JsValue, NativeFunction,
@@ -73,23 +72,4 @@ pub fn install_seeded_random(ctx: &mut Context, seed: u64) -> JsResult<()> {
         ctx,
     )?;
     Ok(())
-}
-
-/// Names the limit behind an engine error, with a message for the user.
-pub fn limit_of(err: &EngineError) -> (&'static str, String) {
-    match err {
-        EngineError::RuntimeLimit(RuntimeLimitError::LoopIteration) => (
-            "loop_iterations",
-            "a loop ran more iterations than the session's limit allows".into(),
-        ),
-        EngineError::RuntimeLimit(RuntimeLimitError::Recursion) => (
-            "recursion",
-            "calls nested deeper than the session's recursion limit".into(),
-        ),
-        EngineError::RuntimeLimit(RuntimeLimitError::StackSize) => (
-            "stack",
-            "the engine's value stack grew past its limit".into(),
-        ),
-        other => ("engine", other.to_string()),
-    }
 }

@@ -4,46 +4,43 @@
 //! everything here builds and tests natively. Executions are deterministic given the session's
 //! seed and each cell's recorded time, which is what lets a session be rebuilt by replaying its
 //! journal (see `storage::journal`).
+//!
+//! Every execution runs under [`Limits`]: fuel and memory are enforced by our patch to Boa
+//! (`boa_engine::budget`, see vendor/README.md), the rest here. A panic inside Boa is caught and
+//! reported as that cell's error; the realm is then rebuilt by the caller.
 
+pub mod alloc;
 pub mod console;
 pub mod encode;
 pub mod inspect;
+pub mod limits;
 pub mod notebook;
 
 mod host;
 mod thrown;
 
-use std::{cell::RefCell, rc::Rc};
+use std::{
+    cell::RefCell,
+    panic::{catch_unwind, AssertUnwindSafe},
+    rc::Rc,
+};
 
 use boa_engine::{
-    builtins::promise::PromiseState, object::builtins::JsPromise, Context, JsError, JsValue,
-    Script, Source,
+    budget::{self, Exhausted},
+    builtins::promise::PromiseState,
+    error::{EngineError, RuntimeLimitError},
+    object::builtins::JsPromise,
+    Context, JsError, JsValue, Script, Source,
 };
 use serde::Serialize;
 
 use console::{ConsoleSink, Logs};
 use encode::EncodeLimits;
+pub use limits::Limits;
 
-/// Per-execution bounds enforced by the engine.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EngineLimits {
-    /// Iterations of any one loop before the cell is stopped.
-    pub loop_iterations: u64,
-    /// Nested calls before the cell is stopped.
-    pub recursion: usize,
-    /// Bytes of console output kept per cell.
-    pub output_bytes: usize,
-}
-
-impl Default for EngineLimits {
-    fn default() -> Self {
-        Self {
-            loop_iterations: 10_000_000,
-            recursion: 400,
-            output_bytes: 1 << 20,
-        }
-    }
-}
+/// Replays run with this many times a cell's fuel: the cell already succeeded once with the
+/// same inputs, so the margin only absorbs accounting noise (the heap at replay time differs).
+const REPLAY_HEADROOM: u64 = 4;
 
 /// How a cell ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -53,7 +50,7 @@ pub enum Status {
     Ok,
     /// The cell threw (or its promise rejected).
     Error,
-    /// The cell was stopped by a limit.
+    /// A limit stopped the cell, or its value was too large to return.
     Limit,
 }
 
@@ -68,6 +65,25 @@ pub struct GuestError {
     pub limit: Option<String>,
 }
 
+impl GuestError {
+    fn limit(limit: &str, message: String) -> Self {
+        Self {
+            name: "LimitError".into(),
+            message,
+            stack: None,
+            limit: Some(limit.into()),
+        }
+    }
+}
+
+/// What an execution used.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Usage {
+    pub fuel: u64,
+    pub memory_bytes: u64,
+    pub output_bytes: u64,
+}
+
 /// The result of one cell.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
@@ -76,6 +92,10 @@ pub struct Outcome {
     pub value_truncated: bool,
     pub logs: Logs,
     pub error: Option<GuestError>,
+    pub usage: Usage,
+    /// Whether the cell's effects stand. When false (a limit stopped it, or the engine failed)
+    /// the realm is no longer the session's state and must be rebuilt from the journal.
+    pub committed: bool,
 }
 
 /// A session's realm.
@@ -83,22 +103,24 @@ pub struct Engine {
     ctx: Context,
     console: Rc<RefCell<ConsoleSink>>,
     clock: Rc<host::RecordedClock>,
-    limits: EngineLimits,
+    limits: Limits,
+    /// Heap growth kept by committed cells (approximate: the GC is shared by the isolate).
+    retained_bytes: u64,
 }
 
 impl Engine {
     /// Creates a realm whose `Math.random` is seeded with `seed`.
-    pub fn new(seed: u64, limits: EngineLimits) -> Result<Self, String> {
+    pub fn new(seed: u64, limits: Limits) -> Result<Self, String> {
         let clock = Rc::new(host::RecordedClock::default());
         let mut ctx = Context::builder()
             .clock(clock.clone())
             .build()
             .map_err(|e| e.to_string())?;
+        // Fuel bounds loops; Boa's per-frame loop counter would only add a second, weaker limit.
+        ctx.runtime_limits_mut().disable_loop_iteration_limit();
         ctx.runtime_limits_mut()
-            .set_loop_iteration_limit(limits.loop_iterations);
-        ctx.runtime_limits_mut()
-            .set_recursion_limit(limits.recursion);
-        let console = Rc::new(RefCell::new(ConsoleSink::new(limits.output_bytes)));
+            .set_recursion_limit(limits.recursion_depth as usize);
+        let console = Rc::new(RefCell::new(ConsoleSink::new(limits.output_bytes as usize)));
         console::install(&mut ctx, console.clone()).map_err(|e| e.to_string())?;
         host::install_seeded_random(&mut ctx, seed).map_err(|e| e.to_string())?;
         Ok(Self {
@@ -106,98 +128,293 @@ impl Engine {
             console,
             clock,
             limits,
+            retained_bytes: 0,
         })
+    }
+
+    /// The limits this realm runs cells under.
+    pub fn limits(&self) -> Limits {
+        self.limits
     }
 
     /// Runs one cell. `now_ms` is the wall-clock time the cell sees (`Date.now()` does not move
     /// during a cell, as in a Worker).
     pub fn execute(&mut self, code: &str, now_ms: f64) -> Outcome {
+        let memory = self.limits.memory_bytes.saturating_sub(self.retained_bytes);
+        self.run(code, now_ms, self.limits.fuel, memory)
+    }
+
+    /// Re-runs a journaled cell while rebuilding the realm.
+    pub fn replay(&mut self, code: &str, now_ms: f64) -> Outcome {
+        let fuel = self.limits.fuel.saturating_mul(REPLAY_HEADROOM);
+        let memory = self.limits.memory_bytes.saturating_mul(2);
+        self.run(code, now_ms, fuel, memory)
+    }
+
+    fn run(&mut self, code: &str, now_ms: f64, fuel: u64, memory: u64) -> Outcome {
+        if let Some(error) = self.check_source(code) {
+            return Outcome::stopped(error, Logs::default(), Usage::default());
+        }
         self.clock.set(now_ms);
         self.console
             .borrow_mut()
-            .set_max_bytes(self.limits.output_bytes);
+            .set_max_bytes(self.limits.output_bytes as usize);
+        budget::begin(fuel, usize::try_from(memory).unwrap_or(usize::MAX));
+        let ran = catch_unwind(AssertUnwindSafe(|| self.evaluate(code)));
+        let memory_used = budget::memory_used() as u64;
+        let usage = Usage {
+            fuel: fuel.saturating_sub(budget::fuel()),
+            memory_bytes: budget::memory_peak() as u64,
+            output_bytes: 0,
+        };
+        let tripped = budget::end();
+        let logs = self.console.borrow_mut().take();
+        let usage = Usage {
+            output_bytes: logs.bytes as u64,
+            ..usage
+        };
+        let result = match ran {
+            Ok(result) => result,
+            Err(panic) => {
+                return Outcome::stopped(panic_error(panic.as_ref(), tripped), logs, usage);
+            }
+        };
+        if let Some(reason) = tripped {
+            return Outcome::stopped(exhausted_error(reason, &self.limits), logs, usage);
+        }
+        match result {
+            Ok(value) => {
+                self.retained_bytes = self.retained_bytes.saturating_add(memory_used);
+                self.finish(value, logs, usage)
+            }
+            Err(err) => match err.as_engine() {
+                Some(engine) => Outcome::stopped(engine_error(engine, &self.limits), logs, usage),
+                None => {
+                    self.retained_bytes = self.retained_bytes.saturating_add(memory_used);
+                    let error = thrown::describe(&self.thrown_value(err), &mut self.ctx);
+                    Outcome {
+                        status: Status::Error,
+                        value: serde_json::Value::Null,
+                        value_truncated: false,
+                        logs,
+                        error: Some(error),
+                        usage,
+                        committed: true,
+                    }
+                }
+            },
+        }
+    }
+
+    /// Refuses sources too large or too deeply nested to parse safely.
+    fn check_source(&self, code: &str) -> Option<GuestError> {
+        let limits = &self.limits;
+        if code.len() as u64 > limits.source_bytes {
+            return Some(GuestError::limit(
+                "source",
+                format!(
+                    "the cell is {} bytes of source, more than the limit of {}",
+                    code.len(),
+                    limits.source_bytes
+                ),
+            ));
+        }
+        let depth = notebook::nesting_depth(code);
+        if depth as u64 > limits.nesting_depth {
+            return Some(GuestError::limit(
+                "nesting",
+                format!(
+                    "the cell nests {depth} levels deep (brackets, prefix operators, `?`/`=`/`=>` \
+                     chains), more than the limit of {}",
+                    limits.nesting_depth
+                ),
+            ));
+        }
+        None
+    }
+
+    /// Parses and runs the cell and its promise jobs, and settles a promise completion value.
+    fn evaluate(&mut self, code: &str) -> Result<JsValue, JsError> {
         let prepared = notebook::prepare(code);
         let completion = Script::parse(Source::from_bytes(&prepared.source), None, &mut self.ctx)
             .and_then(|script| script.evaluate(&mut self.ctx));
         let jobs = self.ctx.run_jobs();
-        let result = match (completion, jobs) {
+        match (completion, jobs) {
             (Err(e), _) | (Ok(_), Err(e)) => Err(e),
-            (Ok(value), Ok(())) => self.settle(value),
-        };
-        let logs = self.console.borrow_mut().take();
-        match result {
-            Ok(value) => {
-                let encoded = encode::encode(&value, &mut self.ctx, &EncodeLimits::default());
-                Outcome {
-                    status: Status::Ok,
-                    value: encoded.value,
-                    value_truncated: encoded.truncated,
-                    logs,
-                    error: None,
-                }
-            }
-            Err(err) => {
-                let error = self.describe_error(err);
-                let status = if error.limit.is_some() {
-                    Status::Limit
-                } else {
-                    Status::Error
-                };
-                Outcome {
-                    status,
-                    value: serde_json::Value::Null,
-                    value_truncated: false,
-                    logs,
-                    error: Some(error),
-                }
-            }
+            (Ok(value), Ok(())) => settle(value),
         }
     }
 
-    /// Resolves a promise completion value (jobs have already run).
-    fn settle(&mut self, value: JsValue) -> Result<JsValue, JsError> {
-        let Some(promise) = value
-            .as_object()
-            .and_then(|o| JsPromise::from_object(o.clone()).ok())
-        else {
-            return Ok(value);
-        };
-        match promise.state() {
-            PromiseState::Fulfilled(v) => Ok(v),
-            PromiseState::Rejected(e) => Err(JsError::from_opaque(e)),
-            PromiseState::Pending => Err(JsError::from_native(
-                boa_engine::JsNativeError::error().with_message(
-                    "the cell's promise never settled: nothing is left that could resolve it \
-                     (timers and I/O do not exist in the sandbox)",
-                ),
-            )),
-        }
+    fn thrown_value(&mut self, err: JsError) -> JsValue {
+        err.into_opaque(&mut self.ctx)
+            .unwrap_or_else(|e| JsValue::from(boa_engine::js_string!(e.to_string())))
     }
 
-    fn describe_error(&mut self, err: JsError) -> GuestError {
-        if let Some(engine) = err.as_engine() {
-            let (limit, message) = host::limit_of(engine);
-            return GuestError {
-                name: "LimitError".into(),
-                message,
-                stack: None,
-                limit: Some(limit.into()),
+    /// Encodes the completion value, within the result limit.
+    fn finish(&mut self, value: JsValue, logs: Logs, usage: Usage) -> Outcome {
+        // Encoding runs no guest code, but it allocates: keep it under a budget too.
+        budget::begin(u64::MAX, usize::MAX);
+        let encoded = encode::encode(&value, &mut self.ctx, &EncodeLimits::default());
+        budget::end();
+        let size = serde_json::to_string(&encoded.value).map_or(0, |s| s.len()) as u64;
+        if size > self.limits.result_bytes {
+            return Outcome {
+                status: Status::Limit,
+                value: serde_json::Value::Null,
+                value_truncated: true,
+                logs,
+                error: Some(GuestError::limit(
+                    "result",
+                    format!(
+                        "the cell's value encodes to {size} bytes, more than the limit of {}; \
+                         the cell ran and its effects stand: store the value in a variable and \
+                         return a part of it",
+                        self.limits.result_bytes
+                    ),
+                )),
+                usage,
+                committed: true,
             };
         }
-        let thrown = match err.into_opaque(&mut self.ctx) {
-            Ok(v) => v,
-            Err(e) => {
-                return GuestError {
-                    name: "Error".into(),
-                    message: e.to_string(),
-                    stack: None,
-                    limit: None,
-                }
-            }
-        };
-        thrown::describe(&thrown, &mut self.ctx)
+        Outcome {
+            status: Status::Ok,
+            value: encoded.value,
+            value_truncated: encoded.truncated,
+            logs,
+            error: None,
+            usage,
+            committed: true,
+        }
     }
 }
 
+impl Outcome {
+    /// A cell stopped by a limit or an engine failure: nothing it did stands.
+    fn stopped(error: GuestError, logs: Logs, usage: Usage) -> Self {
+        let status = if error.limit.is_some() {
+            Status::Limit
+        } else {
+            Status::Error
+        };
+        Self {
+            status,
+            value: serde_json::Value::Null,
+            value_truncated: false,
+            logs,
+            error: Some(error),
+            usage,
+            committed: false,
+        }
+    }
+}
+
+/// Resolves a promise completion value (jobs have already run).
+fn settle(value: JsValue) -> Result<JsValue, JsError> {
+    let Some(promise) = value
+        .as_object()
+        .and_then(|o| JsPromise::from_object(o.clone()).ok())
+    else {
+        return Ok(value);
+    };
+    match promise.state() {
+        PromiseState::Fulfilled(v) => Ok(v),
+        PromiseState::Rejected(e) => Err(JsError::from_opaque(e)),
+        PromiseState::Pending => Err(JsError::from_native(
+            boa_engine::JsNativeError::error().with_message(
+                "the cell's promise never settled: nothing is left that could resolve it \
+                 (timers and I/O do not exist in the sandbox)",
+            ),
+        )),
+    }
+}
+
+fn exhausted_error(reason: Exhausted, limits: &Limits) -> GuestError {
+    match reason {
+        Exhausted::Fuel => GuestError::limit(
+            "fuel",
+            format!(
+                "the cell used all of its fuel ({} units of work); it was stopped and rolled back",
+                limits.fuel
+            ),
+        ),
+        Exhausted::Memory => GuestError::limit(
+            "memory",
+            format!(
+                "the cell allocated more memory than the session's limit of {} bytes; it was \
+                 stopped and rolled back",
+                limits.memory_bytes
+            ),
+        ),
+        Exhausted::Output => GuestError::limit(
+            "output",
+            format!(
+                "the cell wrote more than {} bytes of console output; it was stopped and rolled \
+                 back (the output up to the limit is kept)",
+                limits.output_bytes
+            ),
+        ),
+    }
+}
+
+fn engine_error(err: &EngineError, limits: &Limits) -> GuestError {
+    match err {
+        EngineError::RuntimeLimit(RuntimeLimitError::Fuel) => {
+            exhausted_error(Exhausted::Fuel, limits)
+        }
+        EngineError::RuntimeLimit(RuntimeLimitError::Memory) => {
+            exhausted_error(Exhausted::Memory, limits)
+        }
+        EngineError::RuntimeLimit(RuntimeLimitError::Output) => {
+            exhausted_error(Exhausted::Output, limits)
+        }
+        EngineError::RuntimeLimit(RuntimeLimitError::Recursion) => GuestError::limit(
+            "recursion",
+            format!(
+                "calls nested deeper than the limit of {}; the cell was stopped and rolled back",
+                limits.recursion_depth
+            ),
+        ),
+        EngineError::RuntimeLimit(RuntimeLimitError::StackSize) => GuestError::limit(
+            "stack",
+            "the engine's value stack grew past its limit; the cell was stopped and rolled back"
+                .into(),
+        ),
+        EngineError::RuntimeLimit(RuntimeLimitError::LoopIteration) => {
+            exhausted_error(Exhausted::Fuel, limits)
+        }
+        other => internal_error(&other.to_string()),
+    }
+}
+
+/// Maps a caught panic: a refused allocation is the memory limit; anything else is reported as
+/// an internal engine failure.
+fn panic_error(panic: &(dyn std::any::Any + Send), tripped: Option<Exhausted>) -> GuestError {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    if message.starts_with(alloc::ALLOC_FAILED) || tripped == Some(Exhausted::Memory) {
+        return exhausted_error(Exhausted::Memory, &Limits::default());
+    }
+    internal_error(message)
+}
+
+fn internal_error(detail: &str) -> GuestError {
+    GuestError {
+        name: "InternalError".into(),
+        message: format!(
+            "the JavaScript engine failed internally ({detail}); the cell was rolled back and the \
+             session is as it was before it"
+        ),
+        stack: None,
+        limit: None,
+    }
+}
+
+#[cfg(test)]
+mod builtins_tests;
+#[cfg(test)]
+mod regex_tests;
 #[cfg(test)]
 mod tests;

@@ -36,32 +36,49 @@ pub struct PreparedCell {
 }
 
 /// Prepares a cell: see the module documentation.
+///
+/// The cell is first parsed as written, so errors that Node reports for the cell itself (such
+/// as declaring one name twice in one cell) are still reported; only a cell that is valid on its
+/// own is rewritten.
 pub fn prepare(code: &str) -> PreparedCell {
-    let hoisted = hoist_declarations(code);
-    if parses_as_script(&hoisted) || !code.contains("await") {
+    let plain = || PreparedCell {
+        source: code.to_string(),
+        is_async: false,
+    };
+    if parses(code, Goal::Script) {
         return PreparedCell {
-            source: hoisted,
+            source: hoist_declarations(code),
             is_async: false,
         };
     }
-    match wrap_async(&hoisted) {
+    // Top-level `await` is only valid in a module body; anything else is a real syntax error,
+    // which evaluating the cell as written reports.
+    if !code.contains("await") || !parses(code, Goal::Module) {
+        return plain();
+    }
+    match wrap_async(&hoist_declarations(code)) {
         Some(source) => PreparedCell {
             source,
             is_async: true,
         },
-        // Neither form parses: evaluate the plain form so the user sees the Script's error.
-        None => PreparedCell {
-            source: hoisted,
-            is_async: false,
-        },
+        None => plain(),
     }
 }
 
-fn parses_as_script(source: &str) -> bool {
+#[derive(Clone, Copy)]
+enum Goal {
+    Script,
+    Module,
+}
+
+fn parses(source: &str, goal: Goal) -> bool {
     let mut interner = Interner::default();
-    Parser::new(Source::from_bytes(source))
-        .parse_script(&boa_ast::scope::Scope::new_global(), &mut interner)
-        .is_ok()
+    let mut parser = Parser::new(Source::from_bytes(source));
+    let scope = boa_ast::scope::Scope::new_global();
+    match goal {
+        Goal::Script => parser.parse_script(&scope, &mut interner).is_ok(),
+        Goal::Module => parser.parse_module(&scope, &mut interner).is_ok(),
+    }
 }
 
 /// Wraps a hoisted cell with top-level `await` into an async function; `None` when it does not
@@ -124,7 +141,7 @@ fn wrap_async(hoisted: &str) -> Option<String> {
     let wrapped = format!(
         "(async () => {{ with (new Proxy(globalThis, {{ has: (_, k) => {claims} }})) {{ {exports}{body}\n}} }})()"
     );
-    if parses_as_script(&wrapped) {
+    if parses(&wrapped, Goal::Script) {
         Some(wrapped)
     } else {
         None
@@ -229,6 +246,56 @@ pub fn hoist_declarations(code: &str) -> String {
     }
     out.push_str(&code[pos..]);
     out
+}
+
+/// Words that nest the expression after them, as prefix operators do.
+const PREFIX_WORDS: &[&str] = &["typeof", "void", "delete", "await", "new", "yield"];
+
+/// An upper estimate of how deeply the parser will recurse for `code`: bracket depth, plus runs
+/// of prefix operators, plus chains of `?`, `=` and `=>` that nest to the right. Checked before
+/// parsing because Boa's parser recurses natively and a stack overflow traps the Worker.
+pub fn nesting_depth(code: &str) -> usize {
+    let bytes = code.as_bytes();
+    let tokens = scan(code);
+    let mut max = 0;
+    let mut prefix_run = 0;
+    // Right-nesting operators seen at each bracket depth since the last `;` or `,`.
+    let mut chains: Vec<usize> = vec![0];
+    let mut after_operand = false;
+    for tok in &tokens {
+        if chains.len() <= tok.depth {
+            chains.resize(tok.depth + 1, 0);
+        }
+        chains.truncate(tok.depth + 1);
+        let prefix = match tok.kind {
+            Kind::Punct(b'!' | b'~' | b'+' | b'-') => !after_operand,
+            Kind::Word => PREFIX_WORDS.contains(&tok.text(code)),
+            _ => false,
+        };
+        after_operand = match tok.kind {
+            Kind::Word => !PREFIX_WORDS.contains(&tok.text(code)),
+            Kind::Literal | Kind::Punct(b')' | b']' | b'}') => true,
+            Kind::Punct(_) => false,
+        };
+        prefix_run = if prefix { prefix_run + 1 } else { 0 };
+        match tok.kind {
+            Kind::Punct(b';' | b',') => chains[tok.depth] = 0,
+            Kind::Punct(b'?') => chains[tok.depth] += 1,
+            Kind::Punct(b'=') => {
+                let before = tok.start.checked_sub(1).map(|i| bytes[i]);
+                let after = bytes.get(tok.end).copied();
+                let compares =
+                    matches!(before, Some(b'=' | b'!' | b'<' | b'>')) || after == Some(b'=');
+                if !compares {
+                    chains[tok.depth] += 1;
+                }
+            }
+            _ => {}
+        }
+        let chain: usize = chains.iter().sum();
+        max = max.max(tok.depth + prefix_run + chain);
+    }
+    max
 }
 
 /// Whether token `i` begins a statement (as far as a token scan can tell).

@@ -2,7 +2,7 @@ use super::*;
 use serde_json::json;
 
 fn engine() -> Engine {
-    Engine::new(42, EngineLimits::default()).expect("engine")
+    Engine::new(42, Limits::default()).expect("engine")
 }
 
 fn run(e: &mut Engine, code: &str) -> Outcome {
@@ -154,7 +154,7 @@ fn math_random_is_reproducible_for_a_seed() {
     let b = run(&mut engine(), "[Math.random(), Math.random()]").value;
     assert_eq!(a, b);
     let c = run(
-        &mut Engine::new(7, EngineLimits::default()).expect("engine"),
+        &mut Engine::new(7, Limits::default()).expect("engine"),
         "Math.random()",
     )
     .value;
@@ -168,15 +168,138 @@ fn date_now_is_the_recorded_time() {
     assert_eq!(e.execute("new Date().getTime()", 5678.0).value, json!(5678));
 }
 
+fn small() -> Engine {
+    let limits = Limits {
+        fuel: 2_000_000,
+        memory_bytes: 8 << 20,
+        output_bytes: 1000,
+        result_bytes: 10_000,
+        ..Limits::default()
+    };
+    Engine::new(42, limits).expect("engine")
+}
+
+fn limit_of(out: &Outcome) -> Option<&str> {
+    out.error.as_ref().and_then(|e| e.limit.as_deref())
+}
+
 #[test]
-fn an_endless_loop_is_stopped_by_a_limit() {
-    let out = run(&mut engine(), "while (true) {}");
+fn an_endless_loop_runs_out_of_fuel() {
+    let out = run(&mut small(), "while (true) {}");
     assert_eq!(out.status, Status::Limit);
+    assert_eq!(limit_of(&out), Some("fuel"));
     assert_eq!(out.error.expect("error").name, "LimitError");
+    assert!(!out.committed);
+}
+
+#[test]
+fn catch_and_finally_cannot_swallow_a_limit() {
+    let out = run(
+        &mut small(),
+        "for (;;) { try { for (;;) {} } catch (e) {} finally { continue } }",
+    );
+    assert_eq!(limit_of(&out), Some("fuel"));
+}
+
+#[test]
+fn loops_in_builtin_callbacks_and_promise_jobs_run_out_of_fuel() {
+    for code in [
+        "[1, 2, 3].map(() => { for (;;) {} })",
+        "[3, 1, 2].sort(() => { for (;;) {} })",
+        "JSON.parse('[1]', () => { for (;;) {} })",
+        "'abc'.replace(/b/, () => { for (;;) {} })",
+        "({ get x() { for (;;) {} } }).x",
+        "(async () => { for (;;) await null })()",
+    ] {
+        let out = run(&mut small(), code);
+        assert_eq!(limit_of(&out), Some("fuel"), "{code}: {:?}", out.error);
+    }
+    // Endless promise chains also allocate: whichever budget runs out first stops them.
+    for code in [
+        "Promise.resolve().then(function f() { return Promise.resolve().then(f) })",
+        "(async function* g() { for (;;) yield 1 })().next().then(function f(r) { return Promise.resolve().then(f) })",
+    ] {
+        let out = run(&mut small(), code);
+        assert!(matches!(limit_of(&out), Some("fuel" | "memory")), "{code}: {:?}", out.error);
+    }
 }
 
 #[test]
 fn unbounded_recursion_is_stopped_by_a_limit() {
-    let out = run(&mut engine(), "function r() { return r() } r()");
+    let out = run(&mut small(), "function r() { return r() } r()");
     assert_eq!(out.status, Status::Limit);
+    assert_eq!(limit_of(&out), Some("recursion"));
+}
+
+#[test]
+fn growing_a_string_without_end_hits_the_memory_limit() {
+    let out = run(
+        &mut small(),
+        "let s = 'x'; for (;;) s += s + Math.random();",
+    );
+    assert_eq!(limit_of(&out), Some("memory"), "{:?}", out.error);
+    assert!(out.usage.memory_bytes > 4 << 20, "{:?}", out.usage);
+}
+
+#[test]
+fn filling_a_map_without_end_hits_the_memory_limit() {
+    let out = run(
+        &mut small(),
+        "const m = new Map(); for (let i = 0; ; i++) m.set(i, [i]);",
+    );
+    assert!(
+        matches!(limit_of(&out), Some("memory" | "fuel")),
+        "{:?}",
+        out.error
+    );
+}
+
+#[test]
+fn flooding_the_console_keeps_output_up_to_the_limit_and_stops() {
+    let out = run(&mut small(), "for (;;) console.log('flood')");
+    assert_eq!(limit_of(&out), Some("output"));
+    assert!(out.logs.truncated);
+    assert!(out.logs.bytes <= 1000);
+    assert!(!out.logs.stdout.is_empty());
+}
+
+#[test]
+fn oversized_and_deeply_nested_sources_are_refused_before_parsing() {
+    let mut e = small();
+    let out = run(&mut e, &"[".repeat(100_000));
+    assert_eq!(limit_of(&out), Some("nesting"));
+    let out = run(&mut e, &format!("{}1", "!".repeat(10_000)));
+    assert_eq!(limit_of(&out), Some("nesting"));
+    let big = "1;".repeat(400_000);
+    let out = run(&mut e, &big);
+    assert_eq!(limit_of(&out), Some("source"));
+}
+
+#[test]
+fn a_value_too_large_to_return_is_a_result_limit_but_the_cell_stands() {
+    let mut e = small();
+    let out = run(&mut e, "var big = 'x'.repeat(50000); big");
+    assert_eq!(limit_of(&out), Some("result"));
+    assert!(out.committed);
+    assert_eq!(run(&mut e, "big.length").value, json!(50000));
+}
+
+#[test]
+fn usage_reports_fuel_and_output() {
+    let out = run(
+        &mut small(),
+        "let t = 0; for (let i = 0; i < 1000; i++) t += i; console.log(t); t",
+    );
+    assert!(out.usage.fuel > 1000, "{:?}", out.usage);
+    assert_eq!(out.usage.output_bytes, "499500".len() as u64 + 1);
+}
+
+#[test]
+fn a_limit_leaves_the_cell_uncommitted() {
+    let mut e = small();
+    run(&mut e, "var n = 1");
+    let out = run(&mut e, "n = 2; while (true) {}");
+    assert!(!out.committed);
+    let ok = run(&mut e, "n");
+    assert!(ok.committed);
 }

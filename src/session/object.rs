@@ -15,7 +15,7 @@ use worker::{durable_object, DurableObject, Env, Method, Request, Response, Sche
 
 use crate::{
     api::{error::ApiError, handler::json_response},
-    engine::{Engine, EngineLimits, Outcome, Status},
+    engine::{Engine, Outcome},
     session::{
         protocol::{self, CreateCommand},
         record::SessionRecord,
@@ -30,7 +30,23 @@ const KV_SYNC_INTERVAL_MS: i64 = 1000;
 pub struct SessionObject {
     state: State,
     env: Env,
-    inner: RefCell<Inner>,
+    inner: Shared,
+}
+
+/// The object's in-memory state. Built with panic=unwind, the runtime glue requires the object
+/// to be unwind-safe. It is in the sense that matters: the engine catches its own panics and
+/// reports them as that cell's error, after which the realm is dropped and rebuilt from the
+/// journal, so no half-updated realm is used again.
+struct Shared(RefCell<Inner>);
+
+impl std::panic::UnwindSafe for Shared {}
+impl std::panic::RefUnwindSafe for Shared {}
+
+impl std::ops::Deref for Shared {
+    type Target = RefCell<Inner>;
+    fn deref(&self) -> &RefCell<Inner> {
+        &self.0
+    }
 }
 
 #[derive(Default)]
@@ -39,6 +55,8 @@ struct Inner {
     /// The realm, when it is in memory and matches the journal.
     engine: Option<Engine>,
     last_kv_sync: i64,
+    /// The KV record lags the session row; the alarm syncs it.
+    kv_dirty: bool,
 }
 
 fn now_ms() -> i64 {
@@ -55,7 +73,7 @@ impl DurableObject for SessionObject {
         Self {
             state,
             env,
-            inner: RefCell::new(Inner::default()),
+            inner: Shared(RefCell::new(Inner::default())),
         }
     }
 
@@ -86,8 +104,14 @@ impl DurableObject for SessionObject {
             return Response::empty();
         };
         if record.expires_at() > now_ms() {
-            // Used since the alarm was set: wait for the new expiry.
-            self.schedule_expiry(&record).await;
+            // A deferred KV sync, or the session was used since the alarm was set.
+            if std::mem::take(&mut self.inner.borrow_mut().kv_dirty) {
+                self.inner.borrow_mut().last_kv_sync = now_ms();
+                if let Err(e) = metadata::put(&self.env, &record.tenant, &record.view()).await {
+                    worker::console_error!("kv sync: {e}");
+                }
+            }
+            self.schedule_alarm(&record).await;
             return Response::empty();
         }
         self.destroy(&record)
@@ -138,9 +162,10 @@ impl SessionObject {
             metadata: serde_json::to_string(&cmd.metadata).map_err(|e| internal("metadata", e))?,
             seed: (u64::from_le_bytes(seed) >> 11) as i64,
             execution_count: 0,
+            limits: serde_json::to_string(&cmd.limits).map_err(|e| internal("limits", e))?,
         };
         journal::insert_session(&self.sql(), &record).map_err(|e| internal("insert", e))?;
-        self.schedule_expiry(&record).await;
+        self.schedule_alarm(&record).await;
         let view = record.view();
         metadata::put(&self.env, &record.tenant, &view)
             .await
@@ -189,8 +214,19 @@ impl SessionObject {
         Ok(())
     }
 
-    async fn schedule_expiry(&self, record: &SessionRecord) {
-        let at = worker::js_sys::Date::new(&(record.expires_at() as f64).into());
+    /// Sets the alarm for the session's expiry, or earlier for a deferred KV sync.
+    async fn schedule_alarm(&self, record: &SessionRecord) {
+        let at = {
+            let inner = self.inner.borrow();
+            if inner.kv_dirty {
+                record
+                    .expires_at()
+                    .min(inner.last_kv_sync + KV_SYNC_INTERVAL_MS)
+            } else {
+                record.expires_at()
+            }
+        };
+        let at = worker::js_sys::Date::new(&(at as f64).into());
         if let Err(e) = self.state.storage().set_alarm(ScheduledTime::new(at)).await {
             worker::console_error!("set alarm: {e}");
         }
@@ -204,16 +240,17 @@ impl SessionObject {
         record.execution_count += 1;
         record.last_used_at = now;
         let sql = self.sql();
-        if outcome.status == Status::Limit {
+        if !outcome.committed {
             // Stopped mid-way: drop the realm so the next cell replays the journal without it.
             self.inner.borrow_mut().engine = None;
             journal::touch(&sql, &record).map_err(|e| internal("touch", e))?;
         } else {
-            journal::append(&sql, &record, code, now as f64).map_err(|e| internal("journal", e))?;
+            journal::append(&sql, &record, code, now as f64, outcome.usage.fuel)
+                .map_err(|e| internal("journal", e))?;
         }
         let duration_ms = worker::Date::now().as_millis().saturating_sub(started);
-        self.schedule_expiry(&record).await;
         self.sync_metadata(&record, now);
+        self.schedule_alarm(&record).await;
         json_response(
             200,
             &exec_result(&outcome, record.execution_count, duration_ms),
@@ -224,10 +261,10 @@ impl SessionObject {
     fn run_cell(&self, record: &SessionRecord, code: &str, now: f64) -> Result<Outcome, ApiError> {
         let mut inner = self.inner.borrow_mut();
         if inner.engine.is_none() {
-            let mut engine = Engine::new(record.seed as u64, EngineLimits::default())
+            let mut engine = Engine::new(record.seed as u64, record.limits())
                 .map_err(|e| internal("engine", e))?;
             for entry in journal::entries(&self.sql()).map_err(|e| internal("journal read", e))? {
-                engine.execute(&entry.code, entry.now_ms);
+                engine.replay(&entry.code, entry.now_ms);
             }
             inner.engine = Some(engine);
         }
@@ -235,14 +272,17 @@ impl SessionObject {
         Ok(engine.execute(code, now))
     }
 
-    /// Updates the KV record in the background, at most once per `KV_SYNC_INTERVAL_MS`.
+    /// Updates the KV record in the background, at most once per `KV_SYNC_INTERVAL_MS`; a
+    /// later update is left to the alarm.
     fn sync_metadata(&self, record: &SessionRecord, now: i64) {
         {
             let mut inner = self.inner.borrow_mut();
             if now - inner.last_kv_sync < KV_SYNC_INTERVAL_MS {
+                inner.kv_dirty = true;
                 return;
             }
             inner.last_kv_sync = now;
+            inner.kv_dirty = false;
         }
         let env = self.env.clone();
         let tenant = record.tenant.clone();
@@ -266,6 +306,7 @@ fn exec_result(outcome: &Outcome, execution_count: i64, duration_ms: u64) -> ser
             "truncated": outcome.logs.truncated,
         },
         "error": outcome.error,
+        "usage": outcome.usage,
         "execution_count": execution_count,
         "duration_ms": duration_ms,
     })

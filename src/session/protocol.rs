@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::Limits;
+
 /// Paths of the object's internal API.
 pub const CREATE: &str = "/create";
 pub const INFO: &str = "/info";
@@ -18,4 +20,5 @@ pub struct CreateCommand {
     pub tenant: String,
     pub ttl_seconds: u64,
     pub metadata: BTreeMap<String, String>,
+    pub limits: Limits,
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{api::wire::SessionView, time::rfc3339};
+use crate::{api::wire::SessionView, engine::Limits, time::rfc3339};
 
 /// One session's settings and counters (table `session`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -19,12 +19,19 @@ pub struct SessionRecord {
     /// Seed of the realm's `Math.random`; below 2^53 so it survives JavaScript numbers.
     pub seed: i64,
     pub execution_count: i64,
+    /// JSON of the session's [`Limits`].
+    pub limits: String,
 }
 
 impl SessionRecord {
     /// When the session expires unless it is used again (ms since the epoch).
     pub fn expires_at(&self) -> i64 {
         self.last_used_at + self.ttl_seconds * 1000
+    }
+
+    /// The session's limits (the defaults if the stored value cannot be read).
+    pub fn limits(&self) -> Limits {
+        serde_json::from_str(&self.limits).unwrap_or_default()
     }
 
     pub fn view(&self) -> SessionView {
@@ -37,6 +44,7 @@ impl SessionRecord {
             metadata: serde_json::from_str::<BTreeMap<String, String>>(&self.metadata)
                 .unwrap_or_default(),
             execution_count: self.execution_count.max(0) as u64,
+            limits: self.limits(),
         }
     }
 }
@@ -56,10 +64,12 @@ mod tests {
             metadata: r#"{"a":"b"}"#.into(),
             seed: 1,
             execution_count: 3,
+            limits: serde_json::to_string(&Limits::default()).expect("json"),
         };
         let view = record.view();
         assert_eq!(view.expires_at, "1970-01-01T00:01:01.000Z");
         assert_eq!(view.metadata.get("a").map(String::as_str), Some("b"));
         assert_eq!(view.execution_count, 3);
+        assert_eq!(view.limits, Limits::default());
     }
 }

@@ -17,7 +17,7 @@ pub fn load_session(sql: &SqlStorage) -> worker::Result<Option<SessionRecord>> {
     let rows: Vec<SessionRecord> = sql
         .exec(
             "SELECT id, tenant, created_at, last_used_at, ttl_seconds, metadata, seed, \
-             execution_count FROM session LIMIT 1",
+             execution_count, limits FROM session LIMIT 1",
             None,
         )?
         .to_array()?;
@@ -27,7 +27,7 @@ pub fn load_session(sql: &SqlStorage) -> worker::Result<Option<SessionRecord>> {
 pub fn insert_session(sql: &SqlStorage, r: &SessionRecord) -> worker::Result<()> {
     sql.exec(
         "INSERT INTO session (id, tenant, created_at, last_used_at, ttl_seconds, metadata, seed, \
-         execution_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         execution_count, limits) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         vec![
             r.id.as_str().into(),
             r.tenant.as_str().into(),
@@ -37,6 +37,7 @@ pub fn insert_session(sql: &SqlStorage, r: &SessionRecord) -> worker::Result<()>
             r.metadata.as_str().into(),
             r.seed.into(),
             r.execution_count.into(),
+            r.limits.as_str().into(),
         ],
     )?;
     Ok(())
@@ -44,10 +45,20 @@ pub fn insert_session(sql: &SqlStorage, r: &SessionRecord) -> worker::Result<()>
 
 /// Records an acknowledged cell and the session's new counters, in the same event, so both are
 /// committed together before the response leaves.
-pub fn append(sql: &SqlStorage, r: &SessionRecord, code: &str, now_ms: f64) -> worker::Result<()> {
+pub fn append(
+    sql: &SqlStorage,
+    r: &SessionRecord,
+    code: &str,
+    now_ms: f64,
+    fuel: u64,
+) -> worker::Result<()> {
     sql.exec(
-        "INSERT INTO journal (code, now_ms) VALUES (?, ?)",
-        vec![code.into(), now_ms.into()],
+        "INSERT INTO journal (code, now_ms, fuel) VALUES (?, ?, ?)",
+        vec![
+            code.into(),
+            now_ms.into(),
+            (fuel.min(i64::MAX as u64) as i64).into(),
+        ],
     )?;
     touch(sql, r)
 }

@@ -1,7 +1,10 @@
 //! The object's SQL schema: numbered files in `migrations/`, applied in order, each once.
 
 /// `(number, SQL)` of every migration, in order.
-pub const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/0001_session.sql"))];
+pub const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/0001_session.sql")),
+    (2, include_str!("../../migrations/0002_limits_and_fuel.sql")),
+];
 
 #[cfg(target_arch = "wasm32")]
 pub use apply::apply;

@@ -1,16 +1,30 @@
 use std::{cell::RefCell, rc::Rc};
 
-use boa_engine::{Context, JsValue, Source};
+use boa_engine::{budget, Context, JsValue, Source};
 
 use super::{install, ConsoleSink, Logs};
 
-/// Runs `src` with a console of `max_bytes` and returns what it printed.
+/// Runs `src` with a console of `max_bytes` and returns what it printed. Reaching the output
+/// limit stops the script with the output limit error, which this accepts.
 fn run_with_limit(src: &str, max_bytes: usize) -> Logs {
     let mut ctx = Context::default();
     let sink = Rc::new(RefCell::new(ConsoleSink::new(max_bytes)));
     install(&mut ctx, sink.clone()).expect("console installs");
-    ctx.eval(Source::from_bytes(src)).expect("test script runs");
+    budget::begin(u64::MAX, usize::MAX);
+    let result = ctx.eval(Source::from_bytes(src));
+    let tripped = budget::end();
     let logs = sink.borrow_mut().take();
+    match result {
+        Ok(_) => assert_eq!(tripped, None),
+        Err(e) => {
+            assert_eq!(
+                tripped,
+                Some(budget::Exhausted::Output),
+                "test script runs: {e}"
+            );
+            assert!(logs.truncated);
+        }
+    }
     logs
 }
 
@@ -133,8 +147,13 @@ fn take_returns_logs_and_resets() {
     assert_eq!(sink.borrow_mut().take().stdout, ["1"]);
     assert_eq!(sink.borrow_mut().take(), Logs::default());
     sink.borrow_mut().set_max_bytes(0);
-    ctx.eval(Source::from_bytes("console.log(2)"))
-        .expect("runs");
+    budget::begin(u64::MAX, usize::MAX);
+    let result = ctx.eval(Source::from_bytes("console.log(2); 'not reached'"));
+    assert_eq!(budget::end(), Some(budget::Exhausted::Output));
+    assert!(
+        result.is_err(),
+        "reaching the output limit stops the script"
+    );
     let logs = sink.borrow_mut().take();
     assert!(logs.stdout.is_empty() && logs.truncated);
 }

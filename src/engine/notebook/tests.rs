@@ -115,3 +115,23 @@ fn offsets_count_code_points_per_line() {
     let src = "é\nab";
     assert_eq!(offset_of(src, Position::new(2, 2)), Some(4));
 }
+
+#[test]
+fn declaring_a_name_twice_in_one_cell_is_left_for_the_parser_to_report() {
+    let prepared = prepare("let dup = 1; let dup = 2");
+    assert_eq!(prepared.source, "let dup = 1; let dup = 2");
+    assert!(!prepared.is_async);
+}
+
+#[test]
+fn nesting_counts_brackets_prefix_operators_and_right_chains() {
+    assert_eq!(nesting_depth("1 + 2"), 0);
+    assert_eq!(nesting_depth("f([{a: 1}])"), 3);
+    assert_eq!(nesting_depth(&"(".repeat(500)), 499);
+    assert!(nesting_depth(&format!("{}x", "!".repeat(300))) >= 300);
+    assert!(nesting_depth(&"a ? b : ".repeat(300)) >= 300);
+    assert!(nesting_depth(&"x => ".repeat(300)) >= 300);
+    assert!(nesting_depth(&"a = ".repeat(300)) >= 300);
+    assert_eq!(nesting_depth("a == b; c === d; e <= f; g != h"), 0);
+    assert_eq!(nesting_depth("let a = 1; let b = 2; let c = 3"), 1);
+}

@@ -1,0 +1,164 @@
+//! Per-execution limits: their defaults, the deployment's ceilings, and per-session overrides.
+
+use serde::{Deserialize, Serialize};
+
+/// The limits one execution runs under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Units of work: one per VM instruction, plus charges for work inside builtins
+    /// (scanning, copying, sorting, regex steps).
+    pub fuel: u64,
+    /// Bytes the session's heap may grow by (across cells, approximately; see README).
+    pub memory_bytes: u64,
+    /// Bytes of console output per execution.
+    pub output_bytes: u64,
+    /// Bytes of the JSON-encoded completion value.
+    pub result_bytes: u64,
+    /// Bytes of source code per cell.
+    pub source_bytes: u64,
+    /// Syntactic nesting depth of a cell (brackets, prefix operators), checked before parsing.
+    pub nesting_depth: u64,
+    /// Nested calls.
+    pub recursion_depth: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            fuel: 200_000_000,
+            memory_bytes: 32 << 20,
+            output_bytes: 1 << 20,
+            result_bytes: 1 << 20,
+            source_bytes: 512 << 10,
+            nesting_depth: 128,
+            recursion_depth: 256,
+        }
+    }
+}
+
+impl Limits {
+    /// The most any session may ask for unless the deployment sets other ceilings.
+    pub fn default_ceiling() -> Self {
+        Self {
+            fuel: 5_000_000_000,
+            memory_bytes: 64 << 20,
+            output_bytes: 4 << 20,
+            result_bytes: 4 << 20,
+            source_bytes: 900 << 10,
+            nesting_depth: 256,
+            recursion_depth: 1000,
+        }
+    }
+
+    /// Field names and values, for messages and for walking every limit.
+    fn fields(&self) -> [(&'static str, u64); 7] {
+        [
+            ("fuel", self.fuel),
+            ("memory_bytes", self.memory_bytes),
+            ("output_bytes", self.output_bytes),
+            ("result_bytes", self.result_bytes),
+            ("source_bytes", self.source_bytes),
+            ("nesting_depth", self.nesting_depth),
+            ("recursion_depth", self.recursion_depth),
+        ]
+    }
+}
+
+/// A session's requested limits: every field optional.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsRequest {
+    pub fuel: Option<u64>,
+    pub memory_bytes: Option<u64>,
+    pub output_bytes: Option<u64>,
+    pub result_bytes: Option<u64>,
+    pub source_bytes: Option<u64>,
+    pub nesting_depth: Option<u64>,
+    pub recursion_depth: Option<u64>,
+}
+
+impl LimitsRequest {
+    /// Applies the request over `defaults`; every value must be between 1 and the ceiling.
+    pub fn resolve(&self, defaults: Limits, ceiling: Limits) -> Result<Limits, String> {
+        let pick = |asked: Option<u64>, default: u64| asked.unwrap_or(default);
+        let limits = Limits {
+            fuel: pick(self.fuel, defaults.fuel),
+            memory_bytes: pick(self.memory_bytes, defaults.memory_bytes),
+            output_bytes: pick(self.output_bytes, defaults.output_bytes),
+            result_bytes: pick(self.result_bytes, defaults.result_bytes),
+            source_bytes: pick(self.source_bytes, defaults.source_bytes),
+            nesting_depth: pick(self.nesting_depth, defaults.nesting_depth),
+            recursion_depth: pick(self.recursion_depth, defaults.recursion_depth),
+        };
+        for ((name, value), (_, max)) in limits.fields().into_iter().zip(ceiling.fields()) {
+            if value == 0 || value > max {
+                return Err(format!("limits.{name} must be between 1 and {max}"));
+            }
+        }
+        Ok(limits)
+    }
+}
+
+/// Clamps `defaults` under `ceiling`, so a deployment that lowers a ceiling lowers the default.
+pub fn clamp(defaults: Limits, ceiling: Limits) -> Limits {
+    Limits {
+        fuel: defaults.fuel.min(ceiling.fuel),
+        memory_bytes: defaults.memory_bytes.min(ceiling.memory_bytes),
+        output_bytes: defaults.output_bytes.min(ceiling.output_bytes),
+        result_bytes: defaults.result_bytes.min(ceiling.result_bytes),
+        source_bytes: defaults.source_bytes.min(ceiling.source_bytes),
+        nesting_depth: defaults.nesting_depth.min(ceiling.nesting_depth),
+        recursion_depth: defaults.recursion_depth.min(ceiling.recursion_depth),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_request_gets_the_defaults() {
+        let limits = LimitsRequest::default().resolve(Limits::default(), Limits::default_ceiling());
+        assert_eq!(limits, Ok(Limits::default()));
+    }
+
+    #[test]
+    fn a_request_overrides_single_limits() {
+        let req = LimitsRequest {
+            fuel: Some(1000),
+            ..Default::default()
+        };
+        let limits = req
+            .resolve(Limits::default(), Limits::default_ceiling())
+            .expect("ok");
+        assert_eq!(limits.fuel, 1000);
+        assert_eq!(limits.memory_bytes, Limits::default().memory_bytes);
+    }
+
+    #[test]
+    fn values_above_the_ceiling_or_zero_are_refused_by_name() {
+        let ceiling = Limits::default_ceiling();
+        let req = LimitsRequest {
+            memory_bytes: Some(ceiling.memory_bytes + 1),
+            ..Default::default()
+        };
+        let err = req
+            .resolve(Limits::default(), ceiling)
+            .expect_err("too big");
+        assert!(err.contains("limits.memory_bytes"), "{err}");
+        let req = LimitsRequest {
+            fuel: Some(0),
+            ..Default::default()
+        };
+        assert!(req.resolve(Limits::default(), ceiling).is_err());
+    }
+
+    #[test]
+    fn lower_ceilings_lower_the_defaults() {
+        let ceiling = Limits {
+            fuel: 10,
+            ..Limits::default_ceiling()
+        };
+        assert_eq!(clamp(Limits::default(), ceiling).fuel, 10);
+    }
+}

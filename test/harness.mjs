@@ -1,0 +1,303 @@
+// Integration test harness: runs the already built Worker (build/, made by scripts/build) in
+// local workerd through `wrangler dev`, one runtime per startSandbox() call, with its own
+// ports, state directory and API keys.
+//
+//   const sandbox = await startSandbox();            // { url, keys: { alice, bob }, ... }
+//   const alice = await api(sandbox.url, sandbox.keys.alice);
+//   const res = await alice.req('POST', '/v1/sessions', { body: {} });
+//   await sandbox.stop();
+//
+// Hermetic: the developer's .dev.vars and .env files are never read, wrangler never rebuilds
+// (SKIP_WORKER_BUILD=1 makes scripts/build a no-op) and never reaches the network.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const WRANGLER = path.join(ROOT, 'node_modules', '.bin', 'wrangler');
+const SHIM = path.join(ROOT, 'build', 'worker', 'shim.mjs');
+const CONSUMER_CONFIG = path.join(ROOT, 'test', 'consumer', 'wrangler.toml');
+const READY_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 10_000;
+export const FETCH_TIMEOUT_MS = 30_000;
+
+/** Every live wrangler process group and every scratch directory, cleaned up at exit. */
+const liveGroups = new Set();
+const scratchDirs = new Set();
+process.on('exit', () => {
+  for (const pid of liveGroups) killGroup(pid, 'SIGKILL');
+  if (process.env.KEEP_TEST_TMP !== '1') {
+    for (const dir of scratchDirs) fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => process.exit(128 + os.constants.signals[signal]));
+}
+
+function killGroup(pid, signal) {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function randomKey(tenant) {
+  return `sk_${tenant}_${randomBytes(16).toString('hex')}`;
+}
+
+/** A .dev.vars / .env file body; values are single-quoted, so they are taken literally. */
+function dotenv(vars) {
+  return Object.entries(vars)
+    .map(([name, value]) => {
+      const text = String(value);
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`bad var name ${name}`);
+      if (/['\n\r]/.test(text)) throw new Error(`var ${name}: quotes and newlines are not supported`);
+      return `${name}='${text}'\n`;
+    })
+    .join('');
+}
+
+/**
+ * A directory that looks like the repository to wrangler (a symlink to each top-level entry)
+ * but has its own .dev.vars and no .env files or .wrangler state. Needed when the sandbox is
+ * the second config of a multi-config `wrangler dev`: such a Worker ignores --var and
+ * --env-file and reads .dev.vars from its config's directory.
+ */
+function mirrorRepo(dir, vars) {
+  fs.mkdirSync(dir, { recursive: true });
+  for (const entry of fs.readdirSync(ROOT)) {
+    if (entry === '.git' || entry === '.wrangler' || entry.startsWith('.dev.vars') || entry.startsWith('.env')) {
+      continue;
+    }
+    fs.symlinkSync(path.join(ROOT, entry), path.join(dir, entry));
+  }
+  fs.writeFileSync(path.join(dir, '.dev.vars'), dotenv(vars));
+  return path.join(dir, 'wrangler.toml');
+}
+
+/**
+ * Starts the sandbox Worker in local workerd.
+ *
+ * opts.vars      extra Worker vars, e.g. { MAX_TTL_SECONDS: '5' } (override wrangler.toml)
+ * opts.keys      API keys by tenant (default: random keys for alice and bob)
+ * opts.consumer  true: also run test/consumer (a Worker with a service binding to the
+ *                sandbox) in the same runtime; `url` is then the consumer's
+ * opts.persistDir  state directory (default: a new temporary one, removed at exit)
+ *
+ * Returns { url, port, keys, persistDir, output(), stop(), kill(), restart() }.
+ */
+export async function startSandbox(opts = {}) {
+  if (!fs.existsSync(SHIM)) {
+    throw new Error(`${path.relative(process.cwd(), SHIM)} is missing: build the Worker first (./scripts/build)`);
+  }
+  if (!fs.existsSync(WRANGLER)) {
+    throw new Error('node_modules/.bin/wrangler is missing: run ./scripts/setup');
+  }
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-sandbox-test-'));
+  scratchDirs.add(scratch);
+  const persistDir = opts.persistDir ?? path.join(scratch, 'state');
+  const keys = opts.keys ?? { alice: randomKey('alice'), bob: randomKey('bob') };
+  const vars = {
+    API_KEYS: Object.entries(keys).map(([tenant, key]) => `${tenant}=${key}`).join(','),
+    ...opts.vars,
+  };
+
+  const args = ['dev', '--ip', '127.0.0.1', '--persist-to', persistDir];
+  if (opts.consumer) {
+    args.push('-c', CONSUMER_CONFIG, '-c', mirrorRepo(path.join(scratch, 'repo'), vars));
+  } else {
+    const envFile = path.join(scratch, 'test.env');
+    fs.writeFileSync(envFile, dotenv(vars));
+    args.push('-c', path.join(ROOT, 'wrangler.toml'), '--env-file', envFile);
+  }
+  const env = {
+    ...process.env,
+    SKIP_WORKER_BUILD: '1',
+    CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+    CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV: 'true',
+    CLOUDFLARE_INCLUDE_PROCESS_ENV: 'false',
+    WRANGLER_SEND_METRICS: 'false',
+    WRANGLER_HIDE_BANNER: 'true',
+    WRANGLER_CI_DISABLE_CONFIG_WATCHING: 'true',
+    WRANGLER_REGISTRY_PATH: path.join(scratch, 'registry'),
+    WRANGLER_LOG_PATH: path.join(scratch, 'logs'),
+    NO_COLOR: '1',
+    FORCE_COLOR: '0',
+  };
+
+  let port = opts.port ?? (await freePort());
+  let child = null;
+  let log = '';
+
+  async function start() {
+    log = '';
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await launch();
+      } catch (err) {
+        // The free port may have been taken between freePort() and wrangler's listen().
+        if (attempt < 3 && /EADDRINUSE|address already in use/i.test(log)) {
+          port = opts.port ?? (await freePort());
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+
+  async function launch() {
+    const inspectorPort = await freePort();
+    const proc = spawn(WRANGLER, [...args, '--port', String(port), '--inspector-port', String(inspectorPort)], {
+      cwd: ROOT,
+      env,
+      detached: true, // own process group: kill() reaches workerd too
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child = proc;
+    liveGroups.add(proc.pid);
+    const exited = new Promise((resolve) => {
+      proc.on('exit', (code, signal) => {
+        liveGroups.delete(proc.pid);
+        // wrangler is gone; make sure no workerd of its group outlives it
+        killGroup(proc.pid, 'SIGKILL');
+        resolve({ code, signal });
+      });
+    });
+    proc.exited = exited;
+    const append = (chunk) => {
+      log += chunk;
+      if (process.env.SANDBOX_LOG === '1') process.stderr.write(chunk);
+    };
+    proc.stdout.setEncoding('utf8').on('data', append);
+    proc.stderr.setEncoding('utf8').on('data', append);
+
+    const url = `http://127.0.0.1:${port}`;
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    let done = null;
+    exited.then((status) => (done = status));
+    while (true) {
+      if (done) {
+        throw new Error(`wrangler dev exited (${done.signal ?? done.code}) before it was ready:\n${log}`);
+      }
+      if (Date.now() > deadline) {
+        await stopProcess(proc, 'SIGKILL');
+        throw new Error(`wrangler dev was not ready after ${READY_TIMEOUT_MS / 1000} s:\n${log}`);
+      }
+      if (/Ready on/.test(log)) {
+        try {
+          const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(5_000) });
+          await res.arrayBuffer();
+          if (res.status === 200) return url;
+        } catch {
+          // not listening yet
+        }
+      }
+      await sleep(200);
+    }
+  }
+
+  async function stopProcess(proc, signal) {
+    if (!proc || !liveGroups.has(proc.pid)) return;
+    if (signal === 'SIGKILL') {
+      killGroup(proc.pid, 'SIGKILL');
+    } else {
+      try {
+        proc.kill(signal); // wrangler shuts workerd down itself
+      } catch {
+        // already gone
+      }
+    }
+    const timer = sleep(STOP_TIMEOUT_MS).then(() => 'timeout');
+    if ((await Promise.race([proc.exited, timer])) === 'timeout') {
+      killGroup(proc.pid, 'SIGKILL');
+      await proc.exited;
+    }
+  }
+
+  const sandbox = {
+    url: await start(),
+    get port() {
+      return port;
+    },
+    keys,
+    persistDir,
+    /** Everything wrangler printed since the last (re)start. */
+    output: () => log,
+    /** Graceful stop: SIGTERM to wrangler, then SIGKILL to its group after 10 s. */
+    async stop() {
+      await stopProcess(child, 'SIGTERM');
+    },
+    /** Crash: SIGKILL to wrangler and every workerd it started, at once. */
+    async kill() {
+      await stopProcess(child, 'SIGKILL');
+    },
+    /** Stops (gracefully) if running, then starts again on the same port and state. */
+    async restart() {
+      await stopProcess(child, 'SIGTERM');
+      sandbox.url = await start();
+      return sandbox;
+    },
+  };
+  return sandbox;
+}
+
+/**
+ * A small HTTP client for the sandbox API. `key` undefined or null sends no Authorization.
+ *
+ * req(method, path, { body, headers, raw }):
+ *   body  JSON-encoded, with content-type: application/json
+ *   raw   sent as is (string, Buffer, ...) with only the given headers
+ * answers { status, headers (a Headers), text, json (undefined unless the body is JSON) }.
+ * Every request gives up after 30 s.
+ */
+export async function api(base, key) {
+  async function req(method, urlPath, { body, headers = {}, raw } = {}) {
+    const h = new Headers(headers);
+    if (key != null && !h.has('authorization')) h.set('authorization', `Bearer ${key}`);
+    let payload = raw;
+    if (raw === undefined && body !== undefined) {
+      payload = JSON.stringify(body);
+      if (!h.has('content-type')) h.set('content-type', 'application/json');
+    }
+    const res = await fetch(new URL(urlPath, base), {
+      method,
+      headers: h,
+      body: payload,
+      signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+    });
+    const text = await res.text();
+    let json;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, headers: res.headers, text, json };
+  }
+  return {
+    req,
+    get: (p, o) => req('GET', p, o),
+    post: (p, body, o) => req('POST', p, { ...o, body }),
+    delete: (p, o) => req('DELETE', p, o),
+  };
+}

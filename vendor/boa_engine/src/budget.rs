@@ -1,0 +1,244 @@
+//! edge-sandbox patch: a work and memory budget for one execution.
+//!
+//! Boa's own limits count loop iterations per call frame and nothing else. This module keeps a
+//! per-thread *fuel* counter that the VM decrements on every instruction, on every path (promise
+//! jobs and callbacks from builtins included), and that builtins charge for work they do
+//! natively (string searches, joins, fills, JSON). It also keeps a memory budget that the host's
+//! allocator reports to (see [`record_alloc`]) and that builtins check before large allocations.
+//!
+//! Running out *trips* the budget: the fuel drops to zero, the reason is kept, and the VM throws
+//! an uncatchable [`RuntimeLimitError`] at the next instruction, so `try/catch/finally` cannot
+//! swallow it. The counters are thread-local and const-initialised, so the allocator can use
+//! them without allocating.
+
+use std::cell::Cell;
+
+use crate::{error::RuntimeLimitError, JsError, JsResult};
+
+/// Why a budget tripped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exhausted {
+    /// Out of fuel.
+    Fuel,
+    /// Over the memory budget.
+    Memory,
+    /// Over the output budget (set by the host).
+    Output,
+}
+
+thread_local! {
+    static FUEL: Cell<u64> = const { Cell::new(u64::MAX) };
+    static TRIPPED: Cell<Option<Exhausted>> = const { Cell::new(None) };
+    static MEMORY_IN_USE: Cell<usize> = const { Cell::new(0) };
+    static MEMORY_BASE: Cell<usize> = const { Cell::new(0) };
+    static MEMORY_LIMIT: Cell<usize> = const { Cell::new(usize::MAX) };
+    static MEMORY_PEAK: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Starts an execution with `fuel` units of work and `memory` bytes of heap growth.
+pub fn begin(fuel: u64, memory: usize) {
+    FUEL.set(fuel);
+    TRIPPED.set(None);
+    let in_use = MEMORY_IN_USE.get();
+    MEMORY_BASE.set(in_use);
+    MEMORY_PEAK.set(in_use);
+    MEMORY_LIMIT.set(memory);
+    arm_search();
+}
+
+/// Ends an execution: lifts the limits and returns why it tripped, if it did.
+pub fn end() -> Option<Exhausted> {
+    FUEL.set(u64::MAX);
+    MEMORY_LIMIT.set(usize::MAX);
+    SCAN_START.set(u64::MAX);
+    boa_string::set_scan_budget(u64::MAX);
+    TRIPPED.take()
+}
+
+/// Fuel left.
+pub fn fuel() -> u64 {
+    FUEL.get()
+}
+
+/// Why the budget tripped, if it did.
+pub fn tripped() -> Option<Exhausted> {
+    TRIPPED.get()
+}
+
+/// Largest heap growth seen since [`begin`], in bytes.
+pub fn memory_peak() -> usize {
+    MEMORY_PEAK.get().saturating_sub(MEMORY_BASE.get())
+}
+
+/// Heap growth since [`begin`], in bytes (negative growth counts as zero).
+pub fn memory_used() -> usize {
+    MEMORY_IN_USE.get().saturating_sub(MEMORY_BASE.get())
+}
+
+/// Trips the budget for `reason`: the next instruction throws.
+pub fn trip(reason: Exhausted) {
+    FUEL.set(0);
+    if TRIPPED.get().is_none() {
+        TRIPPED.set(Some(reason));
+    }
+}
+
+/// The error thrown once the budget has tripped.
+pub fn error() -> JsError {
+    match TRIPPED.get().unwrap_or(Exhausted::Fuel) {
+        Exhausted::Fuel => RuntimeLimitError::Fuel.into(),
+        Exhausted::Memory => RuntimeLimitError::Memory.into(),
+        Exhausted::Output => RuntimeLimitError::Output.into(),
+    }
+}
+
+/// Spends one unit of fuel for one VM instruction.
+#[inline]
+pub(crate) fn tick() -> JsResult<()> {
+    let fuel = FUEL.get();
+    if fuel == 0 {
+        if TRIPPED.get().is_none() {
+            TRIPPED.set(Some(Exhausted::Fuel));
+        }
+        return Err(error());
+    }
+    FUEL.set(fuel - 1);
+    Ok(())
+}
+
+/// Spends `units` of fuel for work done natively by a builtin.
+#[inline]
+pub fn charge(units: u64) -> JsResult<()> {
+    let fuel = FUEL.get();
+    if fuel < units || TRIPPED.get().is_some() {
+        trip(Exhausted::Fuel);
+        return Err(error());
+    }
+    FUEL.set(fuel - units);
+    Ok(())
+}
+
+/// Charges the work of scanning `len` code units (one unit of fuel per 16).
+#[inline]
+pub fn charge_scan(len: usize) -> JsResult<()> {
+    charge((len as u64 >> 4) + 1)
+}
+
+/// Checks, before allocating, that `bytes` more fit in the memory budget.
+pub fn reserve(bytes: usize) -> JsResult<()> {
+    if memory_used().saturating_add(bytes) > MEMORY_LIMIT.get() {
+        trip(Exhausted::Memory);
+        return Err(error());
+    }
+    Ok(())
+}
+
+/// Called by the host's global allocator before it allocates `bytes`; the bytes are counted
+/// as in use. Returns `false` when the allocation would exceed the memory budget by more than
+/// half of it, so the allocator can refuse it (and must then call [`record_dealloc`]); a smaller
+/// overrun trips the budget and is stopped at the next instruction instead.
+#[inline]
+pub fn record_alloc(bytes: usize) -> bool {
+    let in_use = MEMORY_IN_USE.get().saturating_add(bytes);
+    MEMORY_IN_USE.set(in_use);
+    if in_use > MEMORY_PEAK.get() {
+        MEMORY_PEAK.set(in_use);
+    }
+    let limit = MEMORY_LIMIT.get();
+    let used = in_use.saturating_sub(MEMORY_BASE.get());
+    if used <= limit {
+        return true;
+    }
+    trip(Exhausted::Memory);
+    used <= limit.saturating_add(limit / 2)
+}
+
+/// Called by the host's global allocator when memory is freed.
+#[inline]
+pub fn record_dealloc(bytes: usize) {
+    MEMORY_IN_USE.set(MEMORY_IN_USE.get().saturating_sub(bytes));
+}
+
+// edge-sandbox patch: helpers for builtins that search, produce or collect natively.
+
+thread_local! {
+    static SCAN_START: Cell<u64> = const { Cell::new(u64::MAX) };
+}
+
+/// Lets `boa_string` searches compare up to 16 code units per unit of fuel left.
+fn arm_search() {
+    let units = FUEL.get().saturating_mul(16);
+    SCAN_START.set(units);
+    boa_string::set_scan_budget(units);
+}
+
+/// Charges the fuel for the code units that `boa_string` searches compared since the last call,
+/// and fails if a search ran out of its scan budget (its result is then meaningless). Call after
+/// every `index_of`/`last_index_of`.
+pub fn charge_search() -> JsResult<()> {
+    let left = boa_string::scan_budget();
+    let spent = SCAN_START.get().saturating_sub(left);
+    if left == 0 {
+        trip(Exhausted::Fuel);
+        return Err(error());
+    }
+    charge(spent >> 4)?;
+    arm_search();
+    Ok(())
+}
+
+/// Charges and reserves for producing a string of `units` UTF-16 code units.
+#[inline]
+pub fn produce(units: usize) -> JsResult<()> {
+    reserve(units.saturating_mul(2))?;
+    charge_scan(units)
+}
+
+/// Charges one unit of fuel per element for `added` more elements of a collection that then
+/// holds `total`, and reserves `bytes_each` bytes for each of the `total`.
+#[inline]
+pub fn charge_elements(added: u64, total: u64, bytes_each: usize) -> JsResult<()> {
+    reserve(usize::try_from(total).unwrap_or(usize::MAX).saturating_mul(bytes_each))?;
+    charge(added)
+}
+
+/// Charges for appending `added` code units to a buffer that then holds `total`, and reserves
+/// the whole buffer (a growing `Vec` briefly holds its old and new storage).
+#[inline]
+pub fn grow(total: usize, added: usize) -> JsResult<()> {
+    reserve(total.saturating_mul(2))?;
+    charge_scan(added)
+}
+
+/// How deep builtins may recurse natively (nested native calls, proxy and prototype chains,
+/// JSON, `join`, `flat`) before they throw a `RangeError`. Sized so that the deepest native
+/// frames found fit in an 8 MiB stack in release builds and a 16 MiB one in debug builds.
+pub const NATIVE_DEPTH_LIMIT: u32 = 1000;
+
+thread_local! {
+    static NATIVE_DEPTH: Cell<u32> = const { Cell::new(0) };
+}
+
+/// One level of native recursion; leaving it (dropping the guard) gives the level back.
+#[derive(Debug)]
+pub struct DepthGuard(());
+
+impl Drop for DepthGuard {
+    fn drop(&mut self) {
+        NATIVE_DEPTH.set(NATIVE_DEPTH.get().saturating_sub(1));
+    }
+}
+
+/// Enters one level of native recursion, or throws a catchable `RangeError` once
+/// [`NATIVE_DEPTH_LIMIT`] levels are live (the stack unwinds before a `catch` runs).
+#[inline]
+pub fn enter() -> JsResult<DepthGuard> {
+    let depth = NATIVE_DEPTH.get();
+    if depth >= NATIVE_DEPTH_LIMIT {
+        return Err(crate::JsNativeError::range()
+            .with_message("Maximum call stack size exceeded")
+            .into());
+    }
+    NATIVE_DEPTH.set(depth + 1);
+    Ok(DepthGuard(()))
+}
