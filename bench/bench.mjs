@@ -7,6 +7,12 @@
 //
 // (a) and (c) alternate request by request, so drift in the machine affects both alike.
 // Iteration counts: BENCH_ITERATIONS (default 200), BENCH_WARMUP (20), BENCH_CREATE (50).
+//
+// Also: fuel per second of CPU for three kinds of code, and the time to rebuild a session from
+// journals of BENCH_JOURNALS cells (default 10,100,1000).
+//
+// BENCH_BASELINE=<dir of another checkout, built>: measures (a)-(c) of that build too, in the
+// same run, and prints how this build's ratios compare (e.g. the cost of the sandbox guards).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -40,8 +46,8 @@ function expect(res, status, what) {
   return res;
 }
 
-async function latency() {
-  const sandbox = await startSandbox();
+async function latency(start = startSandbox, extras = true) {
+  const sandbox = await start();
   try {
     const client = await api(sandbox.url, sandbox.keys.alice);
     const anonymous = await api(sandbox.url);
@@ -75,10 +81,66 @@ async function latency() {
       });
       b.push(tb);
     }
-    return { a: summary(a), b: summary(b), c: summary(c) };
+    if (!extras) return { a: summary(a), b: summary(b), c: summary(c) };
+    const fuel = await fuelRate(client);
+    const rebuilds = await rebuild(client, (process.env.BENCH_JOURNALS ?? '10,100,1000').split(',').map(Number));
+    return { a: summary(a), b: summary(b), c: summary(c), fuel, rebuilds };
   } finally {
     await sandbox.stop();
   }
+}
+
+/** Fuel per second: how fuel limits map to CPU time in this runtime. */
+async function fuelRate(client) {
+  const FUEL = 50_000_000;
+  const { id } = expect(await client.req('POST', '/v1/sessions', { body: { limits: { fuel: FUEL } } }), 201, 'create').json;
+  const exec = (code) => client.req('POST', `/v1/sessions/${id}/exec`, { body: { code } });
+  const rows = [];
+  for (const [name, code] of [
+    ['empty loop until out of fuel', 'for (;;) {}'],
+    ['objects + closures until out of fuel', 'let o = []; for (let i = 0; ; i++) { o.push({ i, f: () => i }); if (o.length > 1000) o = []; }'],
+    ['sort 1e5 numbers with a comparator', 'const xs = Array.from({ length: 1e5 }, (_, i) => (i * 7919) % 1e5); xs.sort((x, y) => x - y).length'],
+  ]) {
+    const base = [];
+    const work = [];
+    let fuel = 0;
+    for (let i = 0; i < 3; i++) {
+      base.push((await timed(() => exec('0')))[0]);
+      const [t, res] = await timed(() => exec(code));
+      expect(res, 200, name);
+      fuel = res.json.usage.fuel;
+      work.push(t);
+    }
+    const t = Math.min(...work) - Math.min(...base);
+    rows.push({ name, fuel, ms: t, perSecond: fuel / (t / 1000) });
+  }
+  return rows;
+}
+
+/** Time to rebuild a session's realm from journals of several lengths. */
+async function rebuild(client, lengths) {
+  const rows = [];
+  for (const n of lengths) {
+    // Small fuel, so the cell that forces a rebuild (by hitting a limit) is quick.
+    const { id } = expect(await client.req('POST', '/v1/sessions', { body: { limits: { fuel: 1_000_000 } } }), 201, 'create').json;
+    const exec = (code) => client.req('POST', `/v1/sessions/${id}/exec`, { body: { code } });
+    for (let i = 0; i < n; i++) {
+      expect(await exec(`var v${i % 50} = Array.from({ length: 20 }, (_, j) => j * ${i}); function f${i % 50}() { return v${i % 50}.length } f${i % 50}()`), 200, 'cell');
+    }
+    const warm = [];
+    const cold = [];
+    for (let r = 0; r < 3; r++) {
+      warm.push((await timed(() => exec('1+1')))[0]);
+      expect(await exec('for (;;) {}'), 200, 'limit');
+      const [t, res] = await timed(() => exec('1+1'));
+      if (res.json?.value !== 2) throw new Error(`after rebuild: ${res.text}`);
+      cold.push(t);
+    }
+    const w = Math.min(...warm);
+    const c = Math.min(...cold);
+    rows.push({ n, warm: w, cold: c, rebuild: c - w });
+  }
+  return rows;
 }
 
 /** `wrangler deploy --dry-run` of the built Worker: its own size report and the files. */
@@ -114,7 +176,11 @@ function uploadSize() {
 const ms = (x) => x.toFixed(2).padStart(9);
 const kib = (bytes) => (bytes / 1024).toFixed(1).padStart(9);
 
-const { a, b, c } = await latency();
+const baselineDir = process.env.BENCH_BASELINE;
+const baseline = baselineDir
+  ? await latency((await import(path.resolve(baselineDir, 'test', 'harness.mjs'))).startSandbox, false)
+  : null;
+const { a, b, c, fuel, rebuilds } = await latency();
 console.log(`\nedge-sandbox latency, local workerd (wrangler dev), one runtime, ms`);
 console.log(`${'measure'.padEnd(38)}${'n'.padStart(5)}${'p50'.padStart(9)}${'p99'.padStart(9)}${'mean'.padStart(9)}${'max'.padStart(9)}`);
 for (const [name, s] of [
@@ -126,6 +192,25 @@ for (const [name, s] of [
 }
 console.log(`\nratios   (a)/(c): p50 ${(a.p50 / c.p50).toFixed(2)}x  p99 ${(a.p99 / c.p99).toFixed(2)}x`);
 console.log(`         (b)/(c): p50 ${(b.p50 / c.p50).toFixed(2)}x  p99 ${(b.p99 / c.p99).toFixed(2)}x`);
+if (baseline) {
+  const r = (x, y) => (x / y).toFixed(2);
+  console.log(`\nbaseline ${baselineDir}, measured first in this run:`);
+  for (const [name, s] of [['(a) exec 1+1', baseline.a], ['(b) create + first exec', baseline.b], ['(c) GET /healthz', baseline.c]]) {
+    console.log(`  ${name.padEnd(36)}${String(s.n).padStart(5)}${ms(s.p50)}${ms(s.p99)}`);
+  }
+  console.log(`  baseline (a)/(c) p50 ${r(baseline.a.p50, baseline.c.p50)}x, this build ${r(a.p50, c.p50)}x`);
+  console.log(`  baseline (b)/(c) p50 ${r(baseline.b.p50, baseline.c.p50)}x, this build ${r(b.p50, c.p50)}x`);
+}
+
+console.log(`\nfuel rate (min of 3, minus an empty exec), local workerd`);
+for (const r of fuel) {
+  console.log(`  ${r.name.padEnd(40)} ${String(r.fuel).padStart(11)} fuel ${ms(r.ms)} ms  ${(r.perSecond / 1e6).toFixed(1).padStart(6)} M fuel/s`);
+}
+console.log(`\nrebuild from the journal (exec of 1+1 after a limit dropped the realm, min of 3), ms`);
+console.log(`  ${'cells'.padStart(6)}${'warm exec'.padStart(11)}${'cold exec'.padStart(11)}${'rebuild'.padStart(11)}${'per cell'.padStart(10)}`);
+for (const r of rebuilds) {
+  console.log(`  ${String(r.n).padStart(6)}${ms(r.warm)}  ${ms(r.cold)}  ${ms(r.rebuild)} ${(r.rebuild / r.n).toFixed(3).padStart(9)}`);
+}
 
 const size = uploadSize();
 console.log(`\nupload size (wrangler deploy --dry-run): ${size.total ?? '?'} KiB, gzip ${size.gzip ?? '?'} KiB`);

@@ -96,6 +96,24 @@ function mirrorRepo(dir, vars) {
 }
 
 /**
+ * wrangler.toml for tests: the repository's, with `main` made absolute and without `[build]`,
+ * so wrangler neither rebuilds nor restarts the Worker when a source file changes mid-test.
+ */
+function testConfig(scratch) {
+  const lines = fs.readFileSync(path.join(ROOT, 'wrangler.toml'), 'utf8').split('\n');
+  const out = [];
+  let inBuild = false;
+  for (const line of lines) {
+    if (/^\s*\[/.test(line)) inBuild = /^\s*\[build\]\s*$/.test(line);
+    if (inBuild) continue;
+    out.push(line.replace(/^main\s*=.*$/, `main = ${JSON.stringify(SHIM)}`));
+  }
+  const file = path.join(scratch, 'wrangler.toml');
+  fs.writeFileSync(file, out.join('\n'));
+  return file;
+}
+
+/**
  * Starts the sandbox Worker in local workerd.
  *
  * opts.vars      extra Worker vars, e.g. { MAX_TTL_SECONDS: '5' } (override wrangler.toml)
@@ -128,7 +146,7 @@ export async function startSandbox(opts = {}) {
   } else {
     const envFile = path.join(scratch, 'test.env');
     fs.writeFileSync(envFile, dotenv(vars));
-    args.push('-c', path.join(ROOT, 'wrangler.toml'), '--env-file', envFile);
+    args.push('-c', testConfig(scratch), '--env-file', envFile);
   }
   const env = {
     ...process.env,

@@ -44,7 +44,7 @@ function assertNotFound(res) {
 function assertSessionShape(session) {
   assert.deepEqual(
     Object.keys(session).sort(),
-    ['created_at', 'execution_count', 'expires_at', 'id', 'last_used_at', 'metadata', 'ttl_seconds'],
+    ['created_at', 'execution_count', 'expires_at', 'id', 'last_used_at', 'limits', 'metadata', 'ttl_seconds'],
   );
   assert.match(session.id, SESSION_ID);
   for (const field of ['created_at', 'expires_at', 'last_used_at']) {

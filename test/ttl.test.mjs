@@ -128,14 +128,18 @@ describe('activity extends expiry', () => {
     assertNotFound(await until404(() => alice.req('GET', `/v1/sessions/${session.id}`), 5000));
   });
 
-  test('reading a session counts as activity', async () => {
+  test('reading a session does not keep it alive (only executions do, as documented)', async () => {
     const session = await create(2);
     const started = Date.now();
-    while (Date.now() - started < 3500) {
-      await sleep(700);
-      const res = await alice.req('GET', `/v1/sessions/${session.id}`);
-      assert.equal(res.status, 200, `GET at ${Date.now() - started} ms answered ${res.status}: ${res.text}`);
+    let last = null;
+    while (Date.now() - started < 6000) {
+      await sleep(500);
+      last = await alice.req('GET', `/v1/sessions/${session.id}`);
+      if (last.status === 404) break;
+      assert.equal(last.status, 200, last.text);
+      assert.equal(last.json.expires_at, session.expires_at, 'a read does not move the expiry');
     }
+    assertNotFound(last);
   });
 
   test('a failed exec also counts as activity', async () => {

@@ -9,10 +9,12 @@ use super::{
     auth::KeyTable,
     error::ApiError,
     route::Route,
-    wire::{self, CreateSessionRequest, ExecRequest, SessionPolicy},
+    wire::{self, CreateSessionRequest, ExecRequest, RunRequest, SessionPolicy},
 };
 use crate::{
-    bindings, ids,
+    bindings,
+    engine::Engine,
+    ids,
     session::protocol::{self, CreateCommand},
     storage::{keys, metadata},
 };
@@ -121,6 +123,12 @@ async fn dispatch(mut req: Request, env: &Env) -> Result<Response, ApiError> {
             )
             .await
         }
+        Route::Run => {
+            let body: RunRequest = read_body(&mut req)
+                .await?
+                .ok_or_else(|| ApiError::InvalidRequest("missing field `code`".into()))?;
+            run_once(env, body)
+        }
         Route::Exec(id) => {
             let id = session_id(&id)?;
             let body: ExecRequest = read_body(&mut req)
@@ -129,6 +137,24 @@ async fn dispatch(mut req: Request, env: &Env) -> Result<Response, ApiError> {
             forward(env, &tenant, &id, Method::Post, protocol::EXEC, Some(&body)).await
         }
     }
+}
+
+/// `POST /v1/run`: a fresh realm in this Worker (no Durable Object round trip), dropped after.
+fn run_once(env: &Env, body: RunRequest) -> Result<Response, ApiError> {
+    let policy = policy(env);
+    let limits = body
+        .limits
+        .unwrap_or_default()
+        .resolve(policy.default_limits, policy.max_limits)
+        .map_err(ApiError::InvalidRequest)?;
+    let mut seed = [0u8; 8];
+    getrandom::fill(&mut seed).map_err(|e| internal("seed", e))?;
+    let started = worker::Date::now().as_millis();
+    let mut engine =
+        Engine::new(u64::from_le_bytes(seed) >> 11, limits).map_err(|e| internal("engine", e))?;
+    let outcome = engine.execute_with_input(&body.code, started as f64, body.input.as_ref());
+    let duration_ms = worker::Date::now().as_millis().saturating_sub(started);
+    json_response(200, &wire::exec_result(&outcome, 1, duration_ms))
 }
 
 /// A syntactically valid session ID; anything else cannot exist, so it is 404.

@@ -11,6 +11,8 @@ pub enum Route {
     GetSession(String),
     DeleteSession(String),
     Exec(String),
+    /// `POST /v1/run`: one cell in a fresh realm, no session.
+    Run,
 }
 
 impl Route {
@@ -27,6 +29,10 @@ impl Route {
             ["healthz"] => match method {
                 "GET" | "HEAD" => Ok(Route::Health),
                 _ => not_allowed("GET, HEAD"),
+            },
+            ["v1", "run"] => match method {
+                "POST" => Ok(Route::Run),
+                _ => not_allowed("POST"),
             },
             ["v1", "sessions"] => match method {
                 "POST" => Ok(Route::CreateSession),
@@ -71,6 +77,7 @@ mod tests {
             Route::parse("POST", "/v1/sessions/a/exec"),
             Ok(Route::Exec("a".into()))
         );
+        assert_eq!(Route::parse("POST", "/v1/run"), Ok(Route::Run));
     }
 
     #[test]

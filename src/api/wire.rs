@@ -7,7 +7,10 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use super::error::ApiError;
 use crate::{
     bindings,
-    engine::limits::{clamp, Limits, LimitsRequest},
+    engine::{
+        limits::{clamp, Limits, LimitsRequest},
+        Outcome,
+    },
 };
 
 /// Largest request body accepted, in bytes.
@@ -33,6 +36,18 @@ pub struct CreateSessionRequest {
 #[serde(deny_unknown_fields)]
 pub struct ExecRequest {
     pub code: String,
+    /// Any JSON, visible to the cell as the global `input`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<serde_json::Value>,
+}
+
+/// `POST /v1/run` body: one cell in a fresh realm, nothing kept.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunRequest {
+    pub code: String,
+    pub input: Option<serde_json::Value>,
+    pub limits: Option<LimitsRequest>,
 }
 
 /// A session as the API shows it.
@@ -46,6 +61,24 @@ pub struct SessionView {
     pub metadata: BTreeMap<String, String>,
     pub execution_count: u64,
     pub limits: Limits,
+}
+
+/// The body of an `exec` (and `run`) answer.
+pub fn exec_result(outcome: &Outcome, execution_count: i64, duration_ms: u64) -> serde_json::Value {
+    serde_json::json!({
+        "status": outcome.status,
+        "value": outcome.value,
+        "value_truncated": outcome.value_truncated,
+        "logs": {
+            "stdout": outcome.logs.stdout,
+            "stderr": outcome.logs.stderr,
+            "truncated": outcome.logs.truncated,
+        },
+        "error": outcome.error,
+        "usage": outcome.usage,
+        "execution_count": execution_count,
+        "duration_ms": duration_ms,
+    })
 }
 
 /// Session settings from the Worker's vars: TTL and execution limits.

@@ -25,11 +25,11 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            fuel: 200_000_000,
+            fuel: 100_000_000,
             memory_bytes: 32 << 20,
             output_bytes: 1 << 20,
             result_bytes: 1 << 20,
-            source_bytes: 512 << 10,
+            source_bytes: 1 << 20,
             nesting_depth: 128,
             recursion_depth: 256,
         }
@@ -40,11 +40,11 @@ impl Limits {
     /// The most any session may ask for unless the deployment sets other ceilings.
     pub fn default_ceiling() -> Self {
         Self {
-            fuel: 5_000_000_000,
+            fuel: 2_000_000_000,
             memory_bytes: 64 << 20,
             output_bytes: 4 << 20,
             result_bytes: 4 << 20,
-            source_bytes: 900 << 10,
+            source_bytes: 1 << 20,
             nesting_depth: 256,
             recursion_depth: 1000,
         }

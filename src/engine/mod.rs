@@ -21,6 +21,7 @@ mod thrown;
 
 use std::{
     cell::RefCell,
+    collections::HashSet,
     panic::{catch_unwind, AssertUnwindSafe},
     rc::Rc,
 };
@@ -29,8 +30,9 @@ use boa_engine::{
     budget::{self, Exhausted},
     builtins::promise::PromiseState,
     error::{EngineError, RuntimeLimitError},
-    object::builtins::JsPromise,
-    Context, JsError, JsValue, Script, Source,
+    js_string,
+    object::builtins::{JsFunction, JsPromise},
+    Context, JsError, JsValue, Source,
 };
 use serde::Serialize;
 
@@ -98,6 +100,13 @@ pub struct Outcome {
     pub committed: bool,
 }
 
+/// Whether a cell runs for the user or to rebuild the realm.
+#[derive(Clone, Copy)]
+enum Mode {
+    Execute,
+    Replay,
+}
+
 /// A session's realm.
 pub struct Engine {
     ctx: Context,
@@ -106,6 +115,61 @@ pub struct Engine {
     limits: Limits,
     /// Heap growth kept by committed cells (approximate: the GC is shared by the isolate).
     retained_bytes: u64,
+    /// Host helpers, made before any guest code runs so the guest cannot replace what they use.
+    hooks: Hooks,
+    /// Globals that hold a top-level `const` of an earlier cell.
+    constants: HashSet<String>,
+}
+
+/// JavaScript functions the engine calls between cells.
+struct Hooks {
+    /// The intrinsic `eval`: cells run as indirect eval, so their global `var`s and functions are
+    /// configurable and a later cell can turn a `const` back into a plain declaration.
+    eval: JsFunction,
+    /// `(name) => …` turns a global into a constant: reading works, assigning throws
+    /// `TypeError: Assignment to constant variable.` as for a `const` in Node's REPL.
+    make_const: JsFunction,
+    /// `(name) => …` removes a constant so a cell can declare the name again.
+    unbind: JsFunction,
+}
+
+/// Source of [`Hooks::make_const`] and [`Hooks::unbind`].
+const HOOKS_SOURCE: &str = r#"(() => {
+  const define = Object.defineProperty, global = globalThis, TypeErrorCtor = TypeError;
+  return [
+    (name) => {
+      const value = global[name];
+      define(global, name, {
+        get() { return value; },
+        set() { throw new TypeErrorCtor("Assignment to constant variable."); },
+        enumerable: true,
+        configurable: true,
+      });
+    },
+    (name) => { delete global[name]; },
+  ];
+})()"#;
+
+impl Hooks {
+    fn new(ctx: &mut Context) -> Result<Self, String> {
+        let eval = ctx.intrinsics().objects().eval();
+        let pair = ctx
+            .eval(Source::from_bytes(HOOKS_SOURCE))
+            .map_err(|e| e.to_string())?;
+        let pair = pair.as_object().ok_or("hooks: not an array")?.clone();
+        let function = |index: u32, ctx: &mut Context| -> Result<JsFunction, String> {
+            pair.get(index, ctx)
+                .map_err(|e| e.to_string())?
+                .as_object()
+                .and_then(|o| JsFunction::from_object(o.clone()))
+                .ok_or_else(|| "hooks: not a function".to_string())
+        };
+        Ok(Self {
+            eval,
+            make_const: function(0, ctx)?,
+            unbind: function(1, ctx)?,
+        })
+    }
 }
 
 impl Engine {
@@ -123,12 +187,15 @@ impl Engine {
         let console = Rc::new(RefCell::new(ConsoleSink::new(limits.output_bytes as usize)));
         console::install(&mut ctx, console.clone()).map_err(|e| e.to_string())?;
         host::install_seeded_random(&mut ctx, seed).map_err(|e| e.to_string())?;
+        let hooks = Hooks::new(&mut ctx)?;
         Ok(Self {
             ctx,
             console,
             clock,
             limits,
             retained_bytes: 0,
+            hooks,
+            constants: HashSet::new(),
         })
     }
 
@@ -140,19 +207,59 @@ impl Engine {
     /// Runs one cell. `now_ms` is the wall-clock time the cell sees (`Date.now()` does not move
     /// during a cell, as in a Worker).
     pub fn execute(&mut self, code: &str, now_ms: f64) -> Outcome {
+        self.execute_with_input(code, now_ms, None)
+    }
+
+    /// Runs one cell with `input` (any JSON) as the global `input`; without one, `input` is
+    /// `undefined`.
+    pub fn execute_with_input(
+        &mut self,
+        code: &str,
+        now_ms: f64,
+        input: Option<&serde_json::Value>,
+    ) -> Outcome {
         let memory = self.limits.memory_bytes.saturating_sub(self.retained_bytes);
-        self.run(code, now_ms, self.limits.fuel, memory)
+        self.run(code, now_ms, input, self.limits.fuel, memory, Mode::Execute)
     }
 
     /// Re-runs a journaled cell while rebuilding the realm.
-    pub fn replay(&mut self, code: &str, now_ms: f64) -> Outcome {
+    pub fn replay(
+        &mut self,
+        code: &str,
+        now_ms: f64,
+        input: Option<&serde_json::Value>,
+    ) -> Outcome {
         let fuel = self.limits.fuel.saturating_mul(REPLAY_HEADROOM);
         let memory = self.limits.memory_bytes.saturating_mul(2);
-        self.run(code, now_ms, fuel, memory)
+        self.run(code, now_ms, input, fuel, memory, Mode::Replay)
     }
 
-    fn run(&mut self, code: &str, now_ms: f64, fuel: u64, memory: u64) -> Outcome {
+    /// Sets the global `input` for the next cell.
+    fn set_input(&mut self, input: Option<&serde_json::Value>) -> Result<(), JsError> {
+        let value = match input {
+            Some(json) => JsValue::from_json(json, &mut self.ctx)?,
+            None => JsValue::undefined(),
+        };
+        self.ctx
+            .global_object()
+            .set(js_string!("input"), value, false, &mut self.ctx)?;
+        Ok(())
+    }
+
+    fn run(
+        &mut self,
+        code: &str,
+        now_ms: f64,
+        input: Option<&serde_json::Value>,
+        fuel: u64,
+        memory: u64,
+        mode: Mode,
+    ) -> Outcome {
         if let Some(error) = self.check_source(code) {
+            return Outcome::stopped(error, Logs::default(), Usage::default());
+        }
+        if let Err(err) = self.set_input(input) {
+            let error = thrown::describe(&self.thrown_value(err), &mut self.ctx);
             return Outcome::stopped(error, Logs::default(), Usage::default());
         }
         self.clock.set(now_ms);
@@ -185,7 +292,19 @@ impl Engine {
         match result {
             Ok(value) => {
                 self.retained_bytes = self.retained_bytes.saturating_add(memory_used);
-                self.finish(value, logs, usage)
+                match mode {
+                    Mode::Execute => self.finish(value, logs, usage),
+                    // Nobody reads a replayed cell's value: skip encoding it.
+                    Mode::Replay => Outcome {
+                        status: Status::Ok,
+                        value: serde_json::Value::Null,
+                        value_truncated: false,
+                        logs,
+                        error: None,
+                        usage,
+                        committed: true,
+                    },
+                }
             }
             Err(err) => match err.as_engine() {
                 Some(engine) => Outcome::stopped(engine_error(engine, &self.limits), logs, usage),
@@ -236,13 +355,36 @@ impl Engine {
     /// Parses and runs the cell and its promise jobs, and settles a promise completion value.
     fn evaluate(&mut self, code: &str) -> Result<JsValue, JsError> {
         let prepared = notebook::prepare(code);
-        let completion = Script::parse(Source::from_bytes(&prepared.source), None, &mut self.ctx)
-            .and_then(|script| script.evaluate(&mut self.ctx));
+        // Names this cell declares again stop being constants of an earlier cell.
+        for name in &prepared.declared {
+            if self.constants.remove(name) {
+                let name = JsValue::from(js_string!(name.as_str()));
+                self.hooks
+                    .unbind
+                    .call(&JsValue::undefined(), &[name], &mut self.ctx)?;
+            }
+        }
+        let source = JsValue::from(js_string!(prepared.source.as_str()));
+        let completion = self
+            .hooks
+            .eval
+            .call(&JsValue::undefined(), &[source], &mut self.ctx);
         let jobs = self.ctx.run_jobs();
-        match (completion, jobs) {
+        let result = match (completion, jobs) {
             (Err(e), _) | (Ok(_), Err(e)) => Err(e),
             (Ok(value), Ok(())) => settle(value),
+        };
+        // The cell's `const`s become constants, whether it completed or threw (as in Node).
+        if result.as_ref().err().and_then(JsError::as_engine).is_none() {
+            for name in prepared.constants {
+                let arg = JsValue::from(js_string!(name.as_str()));
+                self.hooks
+                    .make_const
+                    .call(&JsValue::undefined(), &[arg], &mut self.ctx)?;
+                self.constants.insert(name);
+            }
         }
+        result
     }
 
     fn thrown_value(&mut self, err: JsError) -> JsValue {
@@ -289,6 +431,15 @@ impl Engine {
 }
 
 impl Outcome {
+    /// A cell refused before it ran, by a limit of the session rather than of the cell.
+    pub fn refused(limit: &str, message: String) -> Self {
+        Self::stopped(
+            GuestError::limit(limit, message),
+            Logs::default(),
+            Usage::default(),
+        )
+    }
+
     /// A cell stopped by a limit or an engine failure: nothing it did stands.
     fn stopped(error: GuestError, logs: Logs, usage: Usage) -> Self {
         let status = if error.limit.is_some() {

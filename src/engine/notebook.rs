@@ -20,19 +20,24 @@
 //! that declares it, and top-level declarations are not in a temporal dead zone.
 
 use boa_ast::{
-    operations::{lexically_declared_names, var_declared_names},
-    Position, Spanned, Statement, StatementListItem,
+    declaration::LexicalDeclaration,
+    operations::{bound_names, lexically_declared_names, var_declared_names},
+    Declaration, Position, Spanned, Statement, StatementListItem,
 };
 use boa_interner::Interner;
 use boa_parser::{Parser, Source};
 
-/// A cell's source, prepared for evaluation as a Script.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A cell's source, prepared for evaluation as global (indirect eval) code.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PreparedCell {
-    /// Source to evaluate as a Script.
+    /// Source to evaluate.
     pub source: String,
     /// Whether the cell runs inside an async function (its completion value is a promise).
     pub is_async: bool,
+    /// Every name the cell declares at its top level.
+    pub declared: Vec<String>,
+    /// The names among them declared with `const`.
+    pub constants: Vec<String>,
 }
 
 /// Prepares a cell: see the module documentation.
@@ -43,42 +48,75 @@ pub struct PreparedCell {
 pub fn prepare(code: &str) -> PreparedCell {
     let plain = || PreparedCell {
         source: code.to_string(),
-        is_async: false,
+        ..PreparedCell::default()
     };
-    if parses(code, Goal::Script) {
+    let mut interner = Interner::default();
+    let scope = boa_ast::scope::Scope::new_global();
+    if let Ok(script) = Parser::new(Source::from_bytes(code)).parse_script(&scope, &mut interner) {
+        let (declared, constants) = top_level_names(script.statements().statements(), &interner);
         return PreparedCell {
             source: hoist_declarations(code),
             is_async: false,
+            declared,
+            constants,
         };
     }
     // Top-level `await` is only valid in a module body; anything else is a real syntax error,
     // which evaluating the cell as written reports.
-    if !code.contains("await") || !parses(code, Goal::Module) {
+    if !code.contains("await") {
         return plain();
     }
+    let Ok(module) = Parser::new(Source::from_bytes(code)).parse_module(&scope, &mut interner)
+    else {
+        return plain();
+    };
+    let statements = module.items().items().iter().filter_map(|item| match item {
+        boa_ast::ModuleItem::StatementListItem(s) => Some(s),
+        _ => None,
+    });
+    let (declared, constants) = top_level_names(statements, &interner);
     match wrap_async(&hoist_declarations(code)) {
         Some(source) => PreparedCell {
             source,
             is_async: true,
+            declared,
+            constants,
         },
         None => plain(),
     }
 }
 
-#[derive(Clone, Copy)]
-enum Goal {
-    Script,
-    Module,
+/// The names declared at the top of `items`, and those of them declared with `const`.
+fn top_level_names<'a>(
+    items: impl IntoIterator<Item = &'a StatementListItem> + Clone,
+    interner: &Interner,
+) -> (Vec<String>, Vec<String>) {
+    let resolve = |sym| interner.resolve_expect(sym).to_string();
+    let mut declared = Vec::new();
+    let mut constants = Vec::new();
+    for item in items {
+        declared.extend(var_declared_names(item).into_iter().map(resolve));
+        if let StatementListItem::Declaration(decl) = item {
+            let names: Vec<String> = bound_names(decl.as_ref())
+                .into_iter()
+                .map(resolve)
+                .collect();
+            if let Declaration::Lexical(LexicalDeclaration::Const(_)) = decl.as_ref() {
+                constants.extend(names.iter().cloned());
+            }
+            declared.extend(names);
+        }
+    }
+    declared.sort();
+    declared.dedup();
+    (declared, constants)
 }
 
-fn parses(source: &str, goal: Goal) -> bool {
+fn parses_as_script(source: &str) -> bool {
     let mut interner = Interner::default();
-    let mut parser = Parser::new(Source::from_bytes(source));
-    let scope = boa_ast::scope::Scope::new_global();
-    match goal {
-        Goal::Script => parser.parse_script(&scope, &mut interner).is_ok(),
-        Goal::Module => parser.parse_module(&scope, &mut interner).is_ok(),
-    }
+    Parser::new(Source::from_bytes(source))
+        .parse_script(&boa_ast::scope::Scope::new_global(), &mut interner)
+        .is_ok()
 }
 
 /// Wraps a hoisted cell with top-level `await` into an async function; `None` when it does not
@@ -141,7 +179,7 @@ fn wrap_async(hoisted: &str) -> Option<String> {
     let wrapped = format!(
         "(async () => {{ with (new Proxy(globalThis, {{ has: (_, k) => {claims} }})) {{ {exports}{body}\n}} }})()"
     );
-    if parses(&wrapped, Goal::Script) {
+    if parses_as_script(&wrapped) {
         Some(wrapped)
     } else {
         None

@@ -174,6 +174,7 @@ fn small() -> Engine {
         memory_bytes: 8 << 20,
         output_bytes: 1000,
         result_bytes: 10_000,
+        source_bytes: 100_000,
         ..Limits::default()
     };
     Engine::new(42, limits).expect("engine")
@@ -270,7 +271,7 @@ fn oversized_and_deeply_nested_sources_are_refused_before_parsing() {
     assert_eq!(limit_of(&out), Some("nesting"));
     let out = run(&mut e, &format!("{}1", "!".repeat(10_000)));
     assert_eq!(limit_of(&out), Some("nesting"));
-    let big = "1;".repeat(400_000);
+    let big = "1;".repeat(50_001);
     let out = run(&mut e, &big);
     assert_eq!(limit_of(&out), Some("source"));
 }
@@ -302,4 +303,46 @@ fn a_limit_leaves_the_cell_uncommitted() {
     assert!(!out.committed);
     let ok = run(&mut e, "n");
     assert!(ok.committed);
+}
+
+#[test]
+fn a_constant_cannot_be_assigned_by_later_cells_but_can_be_declared_again() {
+    let mut e = engine();
+    run(&mut e, "const k = 1");
+    let out = run(&mut e, "k = 2");
+    assert_eq!(out.status, Status::Error);
+    let err = out.error.expect("error");
+    assert_eq!(err.name, "TypeError");
+    assert_eq!(err.message, "Assignment to constant variable.");
+    assert_eq!(run(&mut e, "k").value, json!(1));
+    assert_eq!(run(&mut e, "const k = 3; k").value, json!(3));
+    assert_eq!(run(&mut e, "let k = 4; k = 5; k").value, json!(5));
+    assert_eq!(run(&mut e, "k = 6").status, Status::Ok, "k is a let now");
+}
+
+#[test]
+fn a_constant_declared_by_an_awaiting_cell_is_constant_too() {
+    let mut e = engine();
+    run(&mut e, "const c = await 7");
+    assert_eq!(run(&mut e, "c").value, json!(7));
+    assert_eq!(run(&mut e, "c++").status, Status::Error);
+}
+
+#[test]
+fn input_is_a_global_for_one_cell() {
+    let mut e = engine();
+    let input = json!({"rows": [1, 2, 3], "name": "x"});
+    let out = e.execute_with_input(
+        "input.rows.reduce((a, b) => a + b) + input.name",
+        0.0,
+        Some(&input),
+    );
+    assert_eq!(out.value, json!("6x"));
+    assert_eq!(run(&mut e, "typeof input").value, json!("undefined"));
+}
+
+#[test]
+fn declaring_a_name_twice_in_one_cell_is_a_syntax_error() {
+    let out = run(&mut engine(), "let dup = 1; let dup = 2");
+    assert_eq!(out.error.expect("error").name, "SyntaxError");
 }

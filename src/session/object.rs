@@ -14,7 +14,7 @@ use serde_json::json;
 use worker::{durable_object, DurableObject, Env, Method, Request, Response, ScheduledTime, State};
 
 use crate::{
-    api::{error::ApiError, handler::json_response},
+    api::{error::ApiError, handler::json_response, wire},
     engine::{Engine, Outcome},
     session::{
         protocol::{self, CreateCommand},
@@ -25,6 +25,12 @@ use crate::{
 
 /// KV allows one write per second per key: counters are synced at most this often.
 const KV_SYNC_INTERVAL_MS: i64 = 1000;
+
+/// Most cells a session's journal holds. Rebuilding replays every journaled cell, so the journal
+/// is bounded to keep waking a session well inside a Worker's CPU limit (README: "Durability").
+const MAX_JOURNAL_CELLS: i64 = 5_000;
+/// Most fuel the journaled cells together may have used (the replay's work).
+const MAX_JOURNAL_FUEL: i64 = 300_000_000;
 
 #[durable_object]
 pub struct SessionObject {
@@ -87,7 +93,7 @@ impl DurableObject for SessionObject {
             (Method::Post, protocol::DELETE) => self.delete().await,
             (Method::Post, protocol::EXEC) => {
                 match req.json::<crate::api::wire::ExecRequest>().await {
-                    Ok(cmd) => self.exec(&cmd.code).await,
+                    Ok(cmd) => self.exec(&cmd.code, cmd.input.as_ref()).await,
                     Err(e) => Err(internal("exec command", e)),
                 }
             }
@@ -232,11 +238,28 @@ impl SessionObject {
         }
     }
 
-    async fn exec(&self, code: &str) -> Result<Response, ApiError> {
+    async fn exec(
+        &self,
+        code: &str,
+        input: Option<&serde_json::Value>,
+    ) -> Result<Response, ApiError> {
         let mut record = self.live().await?;
         let now = now_ms();
         let started = worker::Date::now().as_millis();
-        let outcome = self.run_cell(&record, code, now as f64)?;
+        let journal = journal::size(&self.sql()).map_err(|e| internal("journal size", e))?;
+        if journal.cells >= MAX_JOURNAL_CELLS || journal.fuel >= MAX_JOURNAL_FUEL {
+            let outcome = Outcome::refused(
+                "journal",
+                format!(
+                    "this session holds {} cells that used {} fuel, the most a session keeps \
+                     (at most {MAX_JOURNAL_CELLS} cells and {MAX_JOURNAL_FUEL} fuel, so it can be \
+                     rebuilt quickly); the cell did not run: start a new session",
+                    journal.cells, journal.fuel
+                ),
+            );
+            return json_response(200, &wire::exec_result(&outcome, record.execution_count, 0));
+        }
+        let outcome = self.run_cell(&record, code, now as f64, input)?;
         record.execution_count += 1;
         record.last_used_at = now;
         let sql = self.sql();
@@ -245,7 +268,7 @@ impl SessionObject {
             self.inner.borrow_mut().engine = None;
             journal::touch(&sql, &record).map_err(|e| internal("touch", e))?;
         } else {
-            journal::append(&sql, &record, code, now as f64, outcome.usage.fuel)
+            journal::append(&sql, &record, code, now as f64, input, outcome.usage.fuel)
                 .map_err(|e| internal("journal", e))?;
         }
         let duration_ms = worker::Date::now().as_millis().saturating_sub(started);
@@ -253,23 +276,29 @@ impl SessionObject {
         self.schedule_alarm(&record).await;
         json_response(
             200,
-            &exec_result(&outcome, record.execution_count, duration_ms),
+            &wire::exec_result(&outcome, record.execution_count, duration_ms),
         )
     }
 
     /// Runs a cell on the realm, rebuilding the realm from the journal first if needed.
-    fn run_cell(&self, record: &SessionRecord, code: &str, now: f64) -> Result<Outcome, ApiError> {
+    fn run_cell(
+        &self,
+        record: &SessionRecord,
+        code: &str,
+        now: f64,
+        input: Option<&serde_json::Value>,
+    ) -> Result<Outcome, ApiError> {
         let mut inner = self.inner.borrow_mut();
         if inner.engine.is_none() {
             let mut engine = Engine::new(record.seed as u64, record.limits())
                 .map_err(|e| internal("engine", e))?;
             for entry in journal::entries(&self.sql()).map_err(|e| internal("journal read", e))? {
-                engine.replay(&entry.code, entry.now_ms);
+                engine.replay(&entry.code, entry.now_ms, entry.input().as_ref());
             }
             inner.engine = Some(engine);
         }
         let engine = inner.engine.as_mut().ok_or(ApiError::Internal)?;
-        Ok(engine.execute(code, now))
+        Ok(engine.execute_with_input(code, now, input))
     }
 
     /// Updates the KV record in the background, at most once per `KV_SYNC_INTERVAL_MS`; a
@@ -293,21 +322,4 @@ impl SessionObject {
             }
         });
     }
-}
-
-fn exec_result(outcome: &Outcome, execution_count: i64, duration_ms: u64) -> serde_json::Value {
-    json!({
-        "status": outcome.status,
-        "value": outcome.value,
-        "value_truncated": outcome.value_truncated,
-        "logs": {
-            "stdout": outcome.logs.stdout,
-            "stderr": outcome.logs.stderr,
-            "truncated": outcome.logs.truncated,
-        },
-        "error": outcome.error,
-        "usage": outcome.usage,
-        "execution_count": execution_count,
-        "duration_ms": duration_ms,
-    })
 }

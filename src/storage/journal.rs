@@ -10,6 +10,16 @@ use crate::session::record::SessionRecord;
 pub struct JournalEntry {
     pub code: String,
     pub now_ms: f64,
+    /// JSON text of the cell's `input`.
+    pub input: Option<String>,
+}
+
+impl JournalEntry {
+    pub fn input(&self) -> Option<serde_json::Value> {
+        self.input
+            .as_deref()
+            .and_then(|s| serde_json::from_str(s).ok())
+    }
 }
 
 /// The session row, if this object holds a session.
@@ -50,13 +60,15 @@ pub fn append(
     r: &SessionRecord,
     code: &str,
     now_ms: f64,
+    input: Option<&serde_json::Value>,
     fuel: u64,
 ) -> worker::Result<()> {
     sql.exec(
-        "INSERT INTO journal (code, now_ms, fuel) VALUES (?, ?, ?)",
+        "INSERT INTO journal (code, now_ms, input, fuel) VALUES (?, ?, ?, ?)",
         vec![
             code.into(),
             now_ms.into(),
+            input.map(|v| v.to_string()).into(),
             (fuel.min(i64::MAX as u64) as i64).into(),
         ],
     )?;
@@ -72,8 +84,25 @@ pub fn touch(sql: &SqlStorage, r: &SessionRecord) -> worker::Result<()> {
     Ok(())
 }
 
+/// Size of the journal: what rebuilding the realm would replay.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+pub struct JournalSize {
+    pub cells: i64,
+    pub fuel: i64,
+}
+
+pub fn size(sql: &SqlStorage) -> worker::Result<JournalSize> {
+    let rows: Vec<JournalSize> = sql
+        .exec(
+            "SELECT COUNT(*) AS cells, COALESCE(SUM(fuel), 0) AS fuel FROM journal",
+            None,
+        )?
+        .to_array()?;
+    Ok(rows.into_iter().next().unwrap_or_default())
+}
+
 /// Every acknowledged cell, oldest first.
 pub fn entries(sql: &SqlStorage) -> worker::Result<Vec<JournalEntry>> {
-    sql.exec("SELECT code, now_ms FROM journal ORDER BY seq", None)?
+    sql.exec("SELECT code, now_ms, input FROM journal ORDER BY seq", None)?
         .to_array()
 }

@@ -4,6 +4,7 @@
 pub const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/0001_session.sql")),
     (2, include_str!("../../migrations/0002_limits_and_fuel.sql")),
+    (3, include_str!("../../migrations/0003_journal_input.sql")),
 ];
 
 #[cfg(target_arch = "wasm32")]

@@ -328,7 +328,7 @@ impl JsBigInt {
     #[must_use]
     pub fn div(x: &Self, y: &Self) -> Self {
         // edge-sandbox patch: schoolbook division costs about len(x) * len(y) limb operations.
-        let _ = crate::budget::charge(limbs(x).saturating_mul(limbs(y)) >> 4);
+        drop(crate::budget::charge(limbs(x).saturating_mul(limbs(y)) >> 4));
         Self::new(x.inner.as_ref().clone().div(y.inner.as_ref()))
     }
 
@@ -337,7 +337,7 @@ impl JsBigInt {
     #[must_use]
     pub fn rem(x: &Self, y: &Self) -> Self {
         // edge-sandbox patch: schoolbook division costs about len(x) * len(y) limb operations.
-        let _ = crate::budget::charge(limbs(x).saturating_mul(limbs(y)) >> 4);
+        drop(crate::budget::charge(limbs(x).saturating_mul(limbs(y)) >> 4));
         Self::new(x.inner.as_ref().clone().rem(y.inner.as_ref()))
     }
 
@@ -421,7 +421,8 @@ impl JsBigInt {
 impl Display for JsBigInt {
     #[inline]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        Display::fmt(&self.inner, f)
+        // edge-sandbox patch: decimal conversion is quadratic; see `to_string_radix`.
+        f.write_str(&self.to_string_radix(10))
     }
 }
 
@@ -630,5 +631,5 @@ fn limbs(x: &JsBigInt) -> u64 {
 /// edge-sandbox patch: charges a linear-time operation on two `BigInt`s. These operations return
 /// no `JsResult`; if the budget cannot pay, it trips and the next instruction throws.
 fn charge_linear(x: &JsBigInt, y: &JsBigInt) {
-    let _ = crate::budget::charge(limbs(x).saturating_add(limbs(y)) >> 4);
+    drop(crate::budget::charge(limbs(x).saturating_add(limbs(y)) >> 4));
 }

@@ -53,6 +53,10 @@ pub(crate) enum Direction {
     Descending,
 }
 
+/// edge-sandbox patch: fuel per index visited by a native loop over a guest-controlled length. A
+/// lookup in a sparse array (through its prototypes) costs about as much CPU as 8 instructions.
+const INDEX_FUEL: u64 = 8;
+
 /// JavaScript `Array` built-in implementation.
 #[derive(Debug, Clone, Copy, Trace, Finalize)]
 #[boa_gc(empty_trace)]
@@ -578,7 +582,7 @@ impl Array {
             //     ...
             //     f. Set k to k + 1.
             for k in 0..len {
-                crate::budget::charge(1)?; // edge-sandbox patch: per index (length is guest-controlled)
+                crate::budget::charge(INDEX_FUEL)?; // edge-sandbox patch: per index (length is guest-controlled)
                 // a. Let Pk be ! ToString(𝔽(k)).
                 // b. Let kValue be ? Get(arrayLike, Pk).
                 let k_value = array_like.get(k, context)?;
@@ -623,7 +627,7 @@ impl Array {
         //     ...
         //     ix. Set k to k + 1.
         for k in 0..9_007_199_254_740_991_u64 {
-            crate::budget::charge(1)?; // edge-sandbox patch: per index (length is guest-controlled)
+            crate::budget::charge(INDEX_FUEL)?; // edge-sandbox patch: per index (length is guest-controlled)
             // iii. Let next be ? IteratorStepValue(iteratorRecord).
             let Some(next) = iterator_record.step_value(context)? else {
                 // iv. If next is done, then
@@ -811,7 +815,7 @@ impl Array {
                 }
                 // iv. Repeat, while k < len,
                 for k in 0..len {
-                    crate::budget::charge(1)?; // edge-sandbox patch: per index (length is guest-controlled)
+                    crate::budget::charge(INDEX_FUEL)?; // edge-sandbox patch: per index (length is guest-controlled)
                     // 1. Let P be ! ToString(𝔽(k)).
                     // 2. Let exists be ? HasProperty(E, P).
                     // 3. If exists is true, then
@@ -958,7 +962,7 @@ impl Array {
         // 4. Let k be 0.
         // 5. Repeat, while k < len,
         for k in 0..len {
-            crate::budget::charge(1)?; // edge-sandbox patch: per index (length is guest-controlled)
+            crate::budget::charge(INDEX_FUEL)?; // edge-sandbox patch: per index (length is guest-controlled)
             // a. Let Pk be ! ToString(𝔽(k)).
             let pk = k;
             // b. Let kPresent be ? HasProperty(O, Pk).
@@ -1100,6 +1104,7 @@ impl Array {
         let mut lower = 0;
         // 5. Repeat, while lower ≠ middle,
         while lower != middle {
+            crate::budget::charge(INDEX_FUEL)?; // edge-sandbox patch: per index (length is guest-controlled)
             // a. Let upper be len - lower - 1.
             let upper = len - lower - 1;
             // Skipped: b. Let upperP be ! ToString(𝔽(upper)).
@@ -1170,7 +1175,7 @@ impl Array {
         // 4. Let k be 0.
         // 5. Repeat, while k < len,
         for i in 0..len {
-            crate::budget::charge(1)?; // edge-sandbox patch: per index (length is guest-controlled)
+            crate::budget::charge(INDEX_FUEL)?; // edge-sandbox patch: per index (length is guest-controlled)
             // a. Let from be ! ToString(𝔽(len - k - 1)).
             let from = len - i - 1;
 
@@ -1251,7 +1256,7 @@ impl Array {
         // 5. Let k be 1.
         // 6. Repeat, while k < len,
         for k in 1..len {
-            crate::budget::charge(1)?; // edge-sandbox patch: per index (length is guest-controlled)
+            crate::budget::charge(INDEX_FUEL)?; // edge-sandbox patch: per index (length is guest-controlled)
             // a. Let from be ! ToString(𝔽(k)).
             let from = k;
             // b. Let to be ! ToString(𝔽(k - 1)).
@@ -1313,7 +1318,7 @@ impl Array {
             let mut k = len;
             // c. Repeat, while k > 0,
             while k > 0 {
-                crate::budget::charge(1)?; // edge-sandbox patch: per index (length is guest-controlled)
+                crate::budget::charge(INDEX_FUEL)?; // edge-sandbox patch: per index (length is guest-controlled)
                 // i. Let from be ! ToString(𝔽(k - 1)).
                 let from = k - 1;
                 // ii. Let to be ! ToString(𝔽(k + argCount - 1)).
@@ -1380,7 +1385,7 @@ impl Array {
         // 4. Let k be 0.
         // 5. Repeat, while k < len,
         for k in 0..len {
-            crate::budget::charge(1)?; // edge-sandbox patch: per index (length is guest-controlled)
+            crate::budget::charge(INDEX_FUEL)?; // edge-sandbox patch: per index (length is guest-controlled)
             // a. Let Pk be ! ToString(𝔽(k)).
             // b. Let kPresent be ? HasProperty(O, Pk).
             // c. If kPresent is true, then
@@ -1434,7 +1439,7 @@ impl Array {
         // 5. Let k be 0.
         // 6. Repeat, while k < len,
         for k in 0..len {
-            crate::budget::charge(1)?; // edge-sandbox patch: per index (length is guest-controlled)
+            crate::budget::charge(INDEX_FUEL)?; // edge-sandbox patch: per index (length is guest-controlled)
             // a. Let Pk be ! ToString(𝔽(k)).
             // b. Let k_present be ? HasProperty(O, Pk).
             // c. If k_present is true, then
@@ -1510,7 +1515,7 @@ impl Array {
 
         // 10. Repeat, while k < len,
         while k < len {
-            crate::budget::charge(1)?; // edge-sandbox patch: per index (length is guest-controlled)
+            crate::budget::charge(INDEX_FUEL)?; // edge-sandbox patch: per index (length is guest-controlled)
             // a. Let kPresent be ? HasProperty(O, ! ToString(𝔽(k))).
             // b. If kPresent is true, then
             // b.i. Let elementK be ? Get(O, ! ToString(𝔽(k))).
@@ -1585,7 +1590,7 @@ impl Array {
 
         // 8. Repeat, while k ≥ 0,
         while k >= 0 {
-            crate::budget::charge(1)?; // edge-sandbox patch: per index (length is guest-controlled)
+            crate::budget::charge(INDEX_FUEL)?; // edge-sandbox patch: per index (length is guest-controlled)
             // a. Let kPresent be ? HasProperty(O, ! ToString(𝔽(k))).
             // b. If kPresent is true, then
             // b.i. Let elementK be ? Get(O, ! ToString(𝔽(k))).
@@ -1883,6 +1888,8 @@ impl Array {
         this_arg: &JsValue,
         context: &mut Context,
     ) -> JsResult<u64> {
+        // edge-sandbox patch: flattening recurses natively once per level of nesting.
+        let _depth = crate::budget::enter()?;
         // 1. Assert target is Object
         // 2. Assert source is Object
 
@@ -1899,7 +1906,7 @@ impl Array {
 
         // 6. Repeat, while R(sourceIndex) < sourceLen
         while source_index < source_len {
-            crate::budget::charge(1)?; // edge-sandbox patch: per index (length is guest-controlled)
+            crate::budget::charge(INDEX_FUEL)?; // edge-sandbox patch: per index (length is guest-controlled)
             // a. Let P be ToString(sourceIndex)
             let p = source_index;
 
@@ -2016,7 +2023,7 @@ impl Array {
 
         // 11. Repeat, while k < final,
         while k < final_ {
-            crate::budget::charge(1)?; // edge-sandbox patch: per index (length is guest-controlled)
+            crate::budget::charge(INDEX_FUEL)?; // edge-sandbox patch: per index (length is guest-controlled)
             // a. Let Pk be ! ToString(𝔽(k)).
             let pk = k;
             // b. Perform ? Set(O, Pk, value, true).
@@ -2088,7 +2095,7 @@ impl Array {
 
         // 10. Repeat, while k < len,
         while k < len {
-            crate::budget::charge(1)?; // edge-sandbox patch: per index (length is guest-controlled)
+            crate::budget::charge(INDEX_FUEL)?; // edge-sandbox patch: per index (length is guest-controlled)
             // a. Let elementK be ? Get(O, ! ToString(𝔽(k))).
             let element_k = o.get(k, context)?;
             // b. If SameValueZero(searchElement, elementK) is true, return true.
@@ -2149,7 +2156,7 @@ impl Array {
         let mut n: u64 = 0;
         // 14. Repeat, while k < final,
         while k < final_ {
-            crate::budget::charge(1)?; // edge-sandbox patch: per index (length is guest-controlled)
+            crate::budget::charge(INDEX_FUEL)?; // edge-sandbox patch: per index (length is guest-controlled)
             // a. Let Pk be ! ToString(𝔽(k)).
             let pk = k;
             // b. Let kPresent be ? HasProperty(O, Pk).
@@ -2358,7 +2365,7 @@ impl Array {
         // 13. Let k be 0.
         // 14. Repeat, while k < actualDeleteCount,
         for k in 0..actual_delete_count {
-            crate::budget::charge(1)?; // edge-sandbox patch: per index (length is guest-controlled)
+            crate::budget::charge(INDEX_FUEL)?; // edge-sandbox patch: per index (length is guest-controlled)
             // a. Let from be ! ToString(𝔽(actualStart + k)).
             // b. If ? HasProperty(O, from) is true, then
             // b.i. Let fromValue be ? Get(O, from).
@@ -2381,7 +2388,7 @@ impl Array {
                 // a. Set k to actualStart.
                 // b. Repeat, while k < (len - actualDeleteCount),
                 for k in actual_start..(len - actual_delete_count) {
-                    crate::budget::charge(1)?; // edge-sandbox patch: per index (length is guest-controlled)
+                    crate::budget::charge(INDEX_FUEL)?; // edge-sandbox patch: per index (length is guest-controlled)
                     // i. Let from be ! ToString(𝔽(k + actualDeleteCount)).
                     let from = k + actual_delete_count;
 
@@ -2404,7 +2411,7 @@ impl Array {
                 // c. Set k to len.
                 // d. Repeat, while k > (len - actualDeleteCount + itemCount),
                 for k in ((len - actual_delete_count + item_count)..len).rev() {
-                    crate::budget::charge(1)?; // edge-sandbox patch: per index (length is guest-controlled)
+                    crate::budget::charge(INDEX_FUEL)?; // edge-sandbox patch: per index (length is guest-controlled)
                     // i. Perform ? DeletePropertyOrThrow(O, ! ToString(𝔽(k - 1))).
                     o.delete_property_or_throw(k, context)?;
 
@@ -2416,7 +2423,7 @@ impl Array {
                 // a. Set k to (len - actualDeleteCount).
                 // b. Repeat, while k > actualStart,
                 for k in (actual_start..len - actual_delete_count).rev() {
-                    crate::budget::charge(1)?; // edge-sandbox patch: per index (length is guest-controlled)
+                    crate::budget::charge(INDEX_FUEL)?; // edge-sandbox patch: per index (length is guest-controlled)
                     // i. Let from be ! ToString(𝔽(k + actualDeleteCount - 1)).
                     let from = k + actual_delete_count;
 
@@ -2500,7 +2507,7 @@ impl Array {
         let mut i = 0;
         // 16. Repeat, while i < actualStart,
         while i < actual_start {
-            crate::budget::charge(1)?; // edge-sandbox patch: per index (length is guest-controlled)
+            crate::budget::charge(INDEX_FUEL)?; // edge-sandbox patch: per index (length is guest-controlled)
             //     a. Let Pi be ! ToString(𝔽(i)).
             //     b. Let iValue be ? Get(O, Pi).
             let value = o.get(i, context)?;
@@ -2529,7 +2536,7 @@ impl Array {
 
         // 18. Repeat, while i < newLen,
         while i < new_len {
-            crate::budget::charge(1)?; // edge-sandbox patch: per index (length is guest-controlled)
+            crate::budget::charge(INDEX_FUEL)?; // edge-sandbox patch: per index (length is guest-controlled)
             //     a. Let Pi be ! ToString(𝔽(i)).
             //     b. Let from be ! ToString(𝔽(r)).
             //     c. Let fromValue be ? Get(O, from).
@@ -2585,7 +2592,7 @@ impl Array {
         let mut to = 0u32;
         // 7. Repeat, while k < len,
         for idx in 0..length {
-            crate::budget::charge(1)?; // edge-sandbox patch: per index (length is guest-controlled)
+            crate::budget::charge(INDEX_FUEL)?; // edge-sandbox patch: per index (length is guest-controlled)
             // a. Let Pk be ! ToString(𝔽(k)).
             // b. Let kPresent be ? HasProperty(O, Pk).
             // c. If kPresent is true, then
@@ -2642,7 +2649,7 @@ impl Array {
         // 4. Let k be 0.
         // 5. Repeat, while k < len,
         for k in 0..len {
-            crate::budget::charge(1)?; // edge-sandbox patch: per index (length is guest-controlled)
+            crate::budget::charge(INDEX_FUEL)?; // edge-sandbox patch: per index (length is guest-controlled)
             // a. Let Pk be ! ToString(𝔽(k)).
             // b. Let kPresent be ? HasProperty(O, Pk).
             // c. If kPresent is true, then
@@ -2687,7 +2694,7 @@ impl Array {
         // 3. Repeat, while k < len,
         for i in 0..len {
             if i % 1024 == 0 {
-                crate::budget::charge_elements(1024, items.len() as u64 + 1024, 32)?;
+                crate::budget::charge_elements(1024 * INDEX_FUEL, items.len() as u64 + 1024, 32)?;
             }
             // a. Let Pk be ! ToString(𝔽(k)).
             // b. If holes is skip-holes, then
@@ -2795,7 +2802,7 @@ impl Array {
         //    are deleted to preserve the number of holes that were detected and excluded from the sort.
         // 10. Repeat, while j < len,
         for j in sorted_len..len {
-            crate::budget::charge(1)?; // edge-sandbox patch: per index (length is guest-controlled)
+            crate::budget::charge(INDEX_FUEL)?; // edge-sandbox patch: per index (length is guest-controlled)
             // a. Perform ? DeletePropertyOrThrow(obj, ! ToString(𝔽(j))).
             obj.delete_property_or_throw(j, context)?;
 
@@ -2909,7 +2916,7 @@ impl Array {
             let mut k_present = false;
             // b. Repeat, while kPresent is false and k < len,
             while !k_present && k < len {
-                crate::budget::charge(1)?; // edge-sandbox patch: per index (length is guest-controlled)
+                crate::budget::charge(INDEX_FUEL)?; // edge-sandbox patch: per index (length is guest-controlled)
                 // i. Let Pk be ! ToString(𝔽(k)).
                 let pk = k;
                 // ii. Set kPresent to ? HasProperty(O, Pk).
@@ -2934,7 +2941,7 @@ impl Array {
 
         // 9. Repeat, while k < len,
         while k < len {
-            crate::budget::charge(1)?; // edge-sandbox patch: per index (length is guest-controlled)
+            crate::budget::charge(INDEX_FUEL)?; // edge-sandbox patch: per index (length is guest-controlled)
             // a. Let Pk be ! ToString(𝔽(k)).
             let pk = k;
             // b. Let kPresent be ? HasProperty(O, Pk).
@@ -3005,7 +3012,7 @@ impl Array {
             let mut k_present = false;
             // b. Repeat, while kPresent is false and k ≥ 0,
             while !k_present && k >= 0 {
-                crate::budget::charge(1)?; // edge-sandbox patch: per index (length is guest-controlled)
+                crate::budget::charge(INDEX_FUEL)?; // edge-sandbox patch: per index (length is guest-controlled)
                 // i. Let Pk be ! ToString(𝔽(k)).
                 let pk = k;
                 // ii. Set kPresent to ? HasProperty(O, Pk).
@@ -3030,7 +3037,7 @@ impl Array {
 
         // 9. Repeat, while k ≥ 0,
         while k >= 0 {
-            crate::budget::charge(1)?; // edge-sandbox patch: per index (length is guest-controlled)
+            crate::budget::charge(INDEX_FUEL)?; // edge-sandbox patch: per index (length is guest-controlled)
             // a. Let Pk be ! ToString(𝔽(k)).
             let pk = k;
             // b. Let kPresent be ? HasProperty(O, Pk).
@@ -3112,7 +3119,7 @@ impl Array {
 
         // 18. Repeat, while count > 0,
         while count > 0 {
-            crate::budget::charge(1)?; // edge-sandbox patch: per index (length is guest-controlled)
+            crate::budget::charge(INDEX_FUEL)?; // edge-sandbox patch: per index (length is guest-controlled)
             // a. Let fromKey be ! ToString(𝔽(from)).
             let from_key = from;
 
@@ -3259,7 +3266,7 @@ impl Array {
         // 8. Let k be 0.
         // 9. Repeat, while k < len,
         for k in 0..len {
-            crate::budget::charge(1)?; // edge-sandbox patch: per index (length is guest-controlled)
+            crate::budget::charge(INDEX_FUEL)?; // edge-sandbox patch: per index (length is guest-controlled)
             // a. Let Pk be ! ToString(𝔽(k)).
             let from_value = if k == actual_index {
                 // b. If k is actualIndex, let fromValue be value.

@@ -2117,6 +2117,13 @@ std::thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
+/// edge-sandbox patch: drops the widened copy kept by `run_matcher`, so that it does not
+/// outlive the execution that made it (call when an execution ends).
+#[allow(dead_code)]
+pub(crate) fn clear_widened() {
+    WIDENED.with(|cache| cache.borrow_mut().take());
+}
+
 /// edge-sandbox patch: runs `matcher` over `input` from `last_index` (only *at* `last_index` when
 /// `sticky`, rather than searching onwards and discarding a later match), bounded by fuel.
 ///
@@ -2164,6 +2171,7 @@ fn run_matcher(
                 if !hit {
                     *cache = None;
                     budget::charge_scan(latin1.len())?;
+                    budget::reserve(latin1.len().saturating_mul(2))?;
                     *cache = Some((input.clone(), input.to_vec()));
                 }
                 let (_, units) = cache.as_ref().expect("just filled");

@@ -1,0 +1,97 @@
+// One-shot runs (POST /v1/run) and cell inputs (`input` on exec), against the real local runtime.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { api, startSandbox } from './harness.mjs';
+
+let sandbox;
+let alice;
+
+before(async () => {
+  sandbox = await startSandbox();
+  alice = await api(sandbox.url, sandbox.keys.alice);
+});
+
+after(async () => {
+  await sandbox?.stop();
+});
+
+async function run(body) {
+  const res = await alice.req('POST', '/v1/run', { body });
+  assert.equal(res.status, 200, res.text);
+  return res.json;
+}
+
+describe('one-shot runs', () => {
+  test('evaluate code on an input and answer like exec', async () => {
+    const out = await run({ code: 'input.xs.map((x) => x * 2)', input: { xs: [1, 2, 3] } });
+    assert.equal(out.status, 'ok');
+    assert.deepEqual(out.value, [2, 4, 6]);
+    assert.deepEqual(out.logs, { stdout: [], stderr: [], truncated: false });
+    assert.equal(out.error, null);
+    assert.equal(out.execution_count, 1);
+    assert.equal(typeof out.duration_ms, 'number');
+    assert.ok(out.usage.fuel > 0);
+  });
+
+  test('nothing leaks from one run to the next', async () => {
+    await run({ code: 'globalThis.leak = 1; var v = 2; function f() {}' });
+    const out = await run({ code: '[typeof leak, typeof v, typeof f]' });
+    assert.deepEqual(out.value, ['undefined', 'undefined', 'undefined']);
+  });
+
+  test('top-level await and console work', async () => {
+    const out = await run({ code: 'console.log("hi"); await Promise.resolve(input * 2)', input: 21 });
+    assert.equal(out.value, 42);
+    assert.deepEqual(out.logs.stdout, ['hi']);
+  });
+
+  test('errors and limits are results, not HTTP errors', async () => {
+    const err = await run({ code: 'throw new RangeError("no")' });
+    assert.equal(err.status, 'error');
+    assert.equal(err.error.name, 'RangeError');
+    const limited = await run({ code: 'for (;;) {}', limits: { fuel: 1_000_000 } });
+    assert.equal(limited.status, 'limit');
+    assert.equal(limited.error.limit, 'fuel');
+  });
+
+  test('bad requests answer 4xx with a JSON error', async () => {
+    for (const [body, code] of [
+      [{}, 'invalid_request'],
+      [{ code: 1 }, 'invalid_request'],
+      [{ code: '1', limits: { fuel: 0 } }, 'invalid_request'],
+      [{ code: '1', extra: true }, 'invalid_request'],
+    ]) {
+      const res = await alice.req('POST', '/v1/run', { body });
+      assert.equal(res.status, 400, JSON.stringify(body));
+      assert.equal(res.json.error.code, code);
+    }
+    const res = await alice.req('GET', '/v1/run');
+    assert.equal(res.status, 405);
+    assert.equal(res.headers.get('allow'), 'POST');
+  });
+
+  test('needs an API key', async () => {
+    const anonymous = await api(sandbox.url);
+    const res = await anonymous.req('POST', '/v1/run', { body: { code: '1' } });
+    assert.equal(res.status, 401);
+    assert.equal(res.json.error.code, 'unauthorized');
+  });
+});
+
+describe('cell inputs', () => {
+  test('input is a global for its cell only, and replays after a restart', async () => {
+    const created = await alice.req('POST', '/v1/sessions', { body: {} });
+    const id = created.json.id;
+    const exec = async (body) => {
+      const res = await alice.req('POST', `/v1/sessions/${id}/exec`, { body });
+      assert.equal(res.status, 200, res.text);
+      return res.json;
+    };
+    const first = await exec({ code: 'var total = input.reduce((a, b) => a + b, 0); total', input: [1, 2, 3] });
+    assert.equal(first.value, 6);
+    assert.equal((await exec({ code: 'typeof input' })).value, 'undefined');
+    await sandbox.kill();
+    await sandbox.restart();
+    assert.equal((await exec({ code: 'total' })).value, 6, 'rebuilt with the recorded input');
+  });
+});
