@@ -95,3 +95,27 @@ describe('cell inputs', () => {
     assert.equal((await exec({ code: 'total' })).value, 6, 'rebuilt with the recorded input');
   });
 });
+
+describe('limit ceilings from wrangler vars', () => {
+  test('MAX_LIMITS caps what a session may ask for and lowers the defaults', async () => {
+    const capped = await startSandbox({ vars: { MAX_LIMITS: '{"fuel": 1000000, "memory_bytes": 8388608}' } });
+    try {
+      const client = await api(capped.url, capped.keys.alice);
+      const over = await client.req('POST', '/v1/sessions', { body: { limits: { fuel: 1_000_001 } } });
+      assert.equal(over.status, 400, over.text);
+      assert.equal(over.json.error.code, 'invalid_request');
+      assert.match(over.json.error.message, /limits\.fuel/);
+      const created = await client.req('POST', '/v1/sessions', { body: {} });
+      assert.equal(created.status, 201, created.text);
+      assert.equal(created.json.limits.fuel, 1_000_000);
+      assert.equal(created.json.limits.memory_bytes, 8_388_608);
+      const shown = await client.req('GET', `/v1/sessions/${created.json.id}`);
+      assert.deepEqual(shown.json.limits, created.json.limits);
+      const out = await client.req('POST', `/v1/sessions/${created.json.id}/exec`, { body: { code: 'for (;;) {}' } });
+      assert.equal(out.json.status, 'limit');
+      assert.ok(out.json.usage.fuel <= 1_000_000);
+    } finally {
+      await capped.stop();
+    }
+  });
+});

@@ -283,7 +283,11 @@ impl Engine {
         let result = match ran {
             Ok(result) => result,
             Err(panic) => {
-                return Outcome::stopped(panic_error(panic.as_ref(), tripped), logs, usage);
+                return Outcome::stopped(
+                    panic_error(panic.as_ref(), tripped, &self.limits),
+                    logs,
+                    usage,
+                );
             }
         };
         if let Some(reason) = tripped {
@@ -539,14 +543,18 @@ fn engine_error(err: &EngineError, limits: &Limits) -> GuestError {
 
 /// Maps a caught panic: a refused allocation is the memory limit; anything else is reported as
 /// an internal engine failure.
-fn panic_error(panic: &(dyn std::any::Any + Send), tripped: Option<Exhausted>) -> GuestError {
+fn panic_error(
+    panic: &(dyn std::any::Any + Send),
+    tripped: Option<Exhausted>,
+    limits: &Limits,
+) -> GuestError {
     let message = panic
         .downcast_ref::<String>()
         .map(String::as_str)
         .or_else(|| panic.downcast_ref::<&str>().copied())
         .unwrap_or("unknown panic");
     if message.starts_with(alloc::ALLOC_FAILED) || tripped == Some(Exhausted::Memory) {
-        return exhausted_error(Exhausted::Memory, &Limits::default());
+        return exhausted_error(Exhausted::Memory, limits);
     }
     internal_error(message)
 }

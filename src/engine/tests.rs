@@ -346,3 +346,21 @@ fn declaring_a_name_twice_in_one_cell_is_a_syntax_error() {
     let out = run(&mut engine(), "let dup = 1; let dup = 2");
     assert_eq!(out.error.expect("error").name, "SyntaxError");
 }
+
+#[test]
+fn a_refused_allocation_is_reported_as_the_memory_limit() {
+    let panic: Box<dyn std::any::Any + Send> =
+        Box::new(format!("{}: 4294967296 bytes", alloc::ALLOC_FAILED));
+    let error = panic_error(panic.as_ref(), None, &Limits::default());
+    assert_eq!(error.limit.as_deref(), Some("memory"));
+}
+
+#[test]
+fn any_other_panic_is_an_internal_error_that_says_the_cell_was_rolled_back() {
+    let panic: Box<dyn std::any::Any + Send> = Box::new("index out of bounds");
+    let error = panic_error(panic.as_ref(), None, &Limits::default());
+    assert_eq!(error.name, "InternalError");
+    assert_eq!(error.limit, None);
+    assert!(error.message.contains("index out of bounds"));
+    assert!(error.message.contains("rolled back"));
+}
