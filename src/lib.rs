@@ -7,11 +7,6 @@
 //! `engine` and the pure parts of `api`, `session` and `storage` build natively, so `cargo test`
 //! covers them on the host.
 
-#![cfg_attr(
-    all(target_arch = "wasm32", panic = "unwind"),
-    feature(alloc_error_hook)
-)]
-
 pub mod api;
 pub mod bindings;
 pub mod engine;
@@ -26,13 +21,6 @@ pub use session::object::SessionObject;
 /// Every allocation is reported to the execution budget (see `engine::alloc`).
 #[global_allocator]
 static ALLOCATOR: engine::alloc::BudgetAllocator = engine::alloc::BudgetAllocator;
-
-#[cfg(target_arch = "wasm32")]
-#[worker::event(start)]
-fn start() {
-    #[cfg(panic = "unwind")]
-    engine::alloc::install_alloc_error_hook();
-}
 
 #[cfg(target_arch = "wasm32")]
 #[worker::event(fetch)]

@@ -213,10 +213,7 @@ pub fn parse_body<T: DeserializeOwned>(
     }
     let value: serde_json::Value =
         serde_json::from_slice(body).map_err(|e| ApiError::InvalidJson(e.to_string()))?;
-    if let Some((field, _)) = value
-        .as_object()
-        .and_then(|o| o.iter().find(|(_, v)| v.is_null()))
-    {
+    if let Some(field) = null_setting(&value) {
         return Err(ApiError::InvalidRequest(format!(
             "`{field}` must not be null; leave it out to use the default"
         )));
@@ -224,6 +221,23 @@ pub fn parse_body<T: DeserializeOwned>(
     serde_path_to_error::deserialize(value)
         .map(Some)
         .map_err(|e| ApiError::InvalidRequest(describe(&e)))
+}
+
+/// The first setting given as `null`: a top-level field, or a field of `limits`. (`input` is
+/// free-form JSON, where null is a value like any other.)
+fn null_setting(body: &serde_json::Value) -> Option<String> {
+    let fields = body.as_object()?;
+    for (name, value) in fields {
+        if value.is_null() {
+            return Some(name.clone());
+        }
+        if name == "limits" {
+            if let Some((inner, _)) = value.as_object()?.iter().find(|(_, v)| v.is_null()) {
+                return Some(format!("limits.{inner}"));
+            }
+        }
+    }
+    None
 }
 
 /// A data error in words for API users: the field's path first, no Rust type names.
@@ -271,6 +285,11 @@ mod tests {
         assert!(message.contains("non-negative integer"), "{message}");
         let err = parse::<CreateSessionRequest>(r#"{"ttl_seconds":null}"#).expect_err("null");
         assert!(err.message().contains("ttl_seconds"), "{}", err.message());
+        let err = parse::<CreateSessionRequest>(r#"{"limits":{"fuel":null}}"#).expect_err("null");
+        assert!(err.message().contains("limits.fuel"), "{}", err.message());
+        let ok =
+            parse::<ExecRequest>(r#"{"code":"input","input":{"a":null}}"#).expect("null input");
+        assert!(ok.is_some());
     }
 
     #[test]

@@ -1,13 +1,18 @@
-//! Deterministic host hooks: the clock and `Math.random`, so that replaying a session's
-//! journal rebuilds exactly the same realm.
+//! Host hooks: the clock and `Math.random`, deterministic so that replaying a session's journal
+//! rebuilds exactly the same realm, and the check on code compiled at run time.
 
 use std::{cell::Cell, rc::Rc};
 
 use boa_engine::{
-    context::time::{Clock, JsInstant},
+    budget,
+    context::{
+        time::{Clock, JsInstant},
+        HostHooks,
+    },
     js_string,
     object::FunctionObjectBuilder,
-    Context, JsResult, JsValue, NativeFunction,
+    realm::Realm,
+    Context, JsNativeError, JsResult, JsString, JsValue, NativeFunction,
 };
 
 /// A clock that reports the time recorded for the current cell.
@@ -72,4 +77,43 @@ pub fn install_seeded_random(ctx: &mut Context, seed: u64) -> JsResult<()> {
         ctx,
     )?;
     Ok(())
+}
+
+/// Checks code compiled at run time (`eval`, `new Function`, and the engine's own cells) the way
+/// cells are checked before parsing: its nesting, because Boa parses recursively on the native
+/// stack, and its size, charged as fuel because parsing does not run VM instructions.
+#[derive(Debug)]
+pub struct CompileCheck {
+    /// Most nesting allowed (see `notebook::nesting_depth`).
+    pub nesting_limit: usize,
+}
+
+impl HostHooks for CompileCheck {
+    fn ensure_can_compile_strings(
+        &self,
+        _realm: Realm,
+        parameters: &[JsString],
+        body: &JsString,
+        _direct: bool,
+        _context: &mut Context,
+    ) -> JsResult<()> {
+        let mut units = body.len();
+        for p in parameters {
+            units += p.len();
+        }
+        budget::charge(units as u64)?;
+        for text in parameters.iter().chain(std::iter::once(body)) {
+            let depth =
+                super::notebook::nesting_depth(&text.to_std_string_escaped(), self.nesting_limit);
+            if depth > self.nesting_limit {
+                return Err(JsNativeError::range()
+                    .with_message(format!(
+                        "code compiled at run time nests more than {} levels deep",
+                        self.nesting_limit
+                    ))
+                    .into());
+            }
+        }
+        Ok(())
+    }
 }

@@ -44,6 +44,9 @@ pub use limits::Limits;
 /// same inputs, so the margin only absorbs accounting noise (the heap at replay time differs).
 const REPLAY_HEADROOM: u64 = 4;
 
+/// Nesting the notebook's async wrapper adds around a cell.
+const WRAPPER_NESTING: usize = 8;
+
 /// How a cell ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -178,6 +181,11 @@ impl Engine {
         let clock = Rc::new(host::RecordedClock::default());
         let mut ctx = Context::builder()
             .clock(clock.clone())
+            .host_hooks(Rc::new(host::CompileCheck {
+                // Cells were checked against `nesting_depth` already; the async wrapper adds a
+                // few levels.
+                nesting_limit: limits.nesting_depth as usize + WRAPPER_NESTING,
+            }))
             .build()
             .map_err(|e| e.to_string())?;
         // Fuel bounds loops; Boa's per-frame loop counter would only add a second, weaker limit.
@@ -342,7 +350,7 @@ impl Engine {
                 ),
             ));
         }
-        let depth = notebook::nesting_depth(code);
+        let depth = notebook::nesting_depth(code, limits.nesting_depth as usize);
         if depth as u64 > limits.nesting_depth {
             return Some(GuestError::limit(
                 "nesting",

@@ -289,49 +289,71 @@ pub fn hoist_declarations(code: &str) -> String {
 /// Words that nest the expression after them, as prefix operators do.
 const PREFIX_WORDS: &[&str] = &["typeof", "void", "delete", "await", "new", "yield"];
 
-/// An upper estimate of how deeply the parser will recurse for `code`: bracket depth, plus runs
-/// of prefix operators, plus chains of `?`, `=` and `=>` that nest to the right. Checked before
-/// parsing because Boa's parser recurses natively and a stack overflow traps the Worker.
-pub fn nesting_depth(code: &str) -> usize {
-    let bytes = code.as_bytes();
+/// Words that nest the statement after them (`if (a) if (b) ...`).
+const STATEMENT_WORDS: &[&str] = &["if", "else", "while", "for", "with", "do"];
+
+/// Words that are binary operators.
+const OPERATOR_WORDS: &[&str] = &["in", "instanceof"];
+
+/// An upper estimate of how deeply Boa will recurse to parse, optimise and compile `code`:
+/// bracket depth, plus, within each bracket level and statement, runs of prefix operators,
+/// binary operators (a chain `a + b + ...` is a tree as deep as it is long), `?`/`:`/`=`/`=>`
+/// chains and statement keywords. Checked before parsing because Boa recurses on the native
+/// stack, and a stack overflow in a Worker is not recoverable. Stops counting past `stop`.
+pub fn nesting_depth(code: &str, stop: usize) -> usize {
     let tokens = scan(code);
     let mut max = 0;
     let mut prefix_run = 0;
-    // Right-nesting operators seen at each bracket depth since the last `;` or `,`.
+    // Nesting operators seen at each open bracket level since the last `;`, `,` or `}`;
+    // `total` is their sum.
     let mut chains: Vec<usize> = vec![0];
+    let mut total = 0;
     let mut after_operand = false;
+    let mut prev: Option<&Token> = None;
     for tok in &tokens {
-        if chains.len() <= tok.depth {
-            chains.resize(tok.depth + 1, 0);
+        while chains.len() > tok.depth + 1 {
+            total -= chains.pop().unwrap_or(0);
         }
-        chains.truncate(tok.depth + 1);
+        while chains.len() < tok.depth + 1 {
+            chains.push(0);
+        }
+        let text = tok.text(code);
+        // Adjacent punctuation is one operator (`===`, `>>>=`, `&&`).
+        let joined = prev.is_some_and(|p| {
+            p.end == tok.start
+                && matches!(p.kind, Kind::Punct(_))
+                && matches!(tok.kind, Kind::Punct(_))
+        });
         let prefix = match tok.kind {
             Kind::Punct(b'!' | b'~' | b'+' | b'-') => !after_operand,
-            Kind::Word => PREFIX_WORDS.contains(&tok.text(code)),
+            Kind::Word => PREFIX_WORDS.contains(&text),
             _ => false,
         };
-        after_operand = match tok.kind {
-            Kind::Word => !PREFIX_WORDS.contains(&tok.text(code)),
-            Kind::Literal | Kind::Punct(b')' | b']' | b'}') => true,
-            Kind::Punct(_) => false,
-        };
         prefix_run = if prefix { prefix_run + 1 } else { 0 };
-        match tok.kind {
-            Kind::Punct(b';' | b',') => chains[tok.depth] = 0,
-            Kind::Punct(b'?') => chains[tok.depth] += 1,
-            Kind::Punct(b'=') => {
-                let before = tok.start.checked_sub(1).map(|i| bytes[i]);
-                let after = bytes.get(tok.end).copied();
-                let compares =
-                    matches!(before, Some(b'=' | b'!' | b'<' | b'>')) || after == Some(b'=');
-                if !compares {
-                    chains[tok.depth] += 1;
-                }
+        let nests = match tok.kind {
+            Kind::Punct(b';' | b',' | b'{' | b'}') => {
+                total -= std::mem::take(&mut chains[tok.depth]);
+                false
             }
-            _ => {}
+            Kind::Punct(b'(' | b'[' | b')' | b']' | b'.') => false,
+            Kind::Punct(_) => after_operand && !joined,
+            Kind::Word => STATEMENT_WORDS.contains(&text) || OPERATOR_WORDS.contains(&text),
+            Kind::Literal => false,
+        };
+        if nests {
+            chains[tok.depth] += 1;
+            total += 1;
         }
-        let chain: usize = chains.iter().sum();
-        max = max.max(tok.depth + prefix_run + chain);
+        after_operand = match tok.kind {
+            Kind::Word => !PREFIX_WORDS.contains(&text) && !STATEMENT_WORDS.contains(&text),
+            Kind::Literal | Kind::Punct(b')' | b']' | b'}') => true,
+            Kind::Punct(_) => joined && after_operand,
+        };
+        max = max.max(tok.depth + prefix_run + total);
+        if max > stop {
+            return max;
+        }
+        prev = Some(tok);
     }
     max
 }

@@ -18,10 +18,9 @@ pub fn describe(thrown: &JsValue, ctx: &mut Context) -> GuestError {
     if let Some(obj) = thrown.as_object().filter(|o| o.is::<Error>()) {
         let name = data_string(&obj, js_string!("name")).unwrap_or_else(|| "Error".to_string());
         let message = data_string(&obj, js_string!("message")).unwrap_or_default();
-        let frames = obj
-            .get(js_string!("stack"), ctx)
-            .ok()
-            .and_then(|v| v.as_string().map(|s| s.to_std_string_escaped()))
+        // Never a guest getter: a data property, or the built-in getter only.
+        let frames = inspect::error_stack(&obj, ctx)
+            .map(|s| s.to_std_string_escaped())
             .unwrap_or_default();
         let header = if message.is_empty() {
             name.clone()

@@ -125,13 +125,26 @@ fn declaring_a_name_twice_in_one_cell_is_left_for_the_parser_to_report() {
 
 #[test]
 fn nesting_counts_brackets_prefix_operators_and_right_chains() {
-    assert_eq!(nesting_depth("1 + 2"), 0);
-    assert_eq!(nesting_depth("f([{a: 1}])"), 3);
-    assert_eq!(nesting_depth(&"(".repeat(500)), 499);
-    assert!(nesting_depth(&format!("{}x", "!".repeat(300))) >= 300);
-    assert!(nesting_depth(&"a ? b : ".repeat(300)) >= 300);
-    assert!(nesting_depth(&"x => ".repeat(300)) >= 300);
-    assert!(nesting_depth(&"a = ".repeat(300)) >= 300);
-    assert_eq!(nesting_depth("a == b; c === d; e <= f; g != h"), 0);
-    assert_eq!(nesting_depth("let a = 1; let b = 2; let c = 3"), 1);
+    let depth = |code: &str| nesting_depth(code, usize::MAX);
+    assert_eq!(depth("f(x)"), 1);
+    assert_eq!(depth("1 + 2"), 1);
+    assert_eq!(depth("f([{a: 1}])"), 4);
+    assert_eq!(depth(&"(".repeat(500)), 499);
+    assert!(depth(&format!("{}x", "!".repeat(300))) >= 300);
+    assert!(depth(&"a ? b : ".repeat(300)) >= 300);
+    assert!(depth(&"x => ".repeat(300)) >= 300);
+    assert!(depth(&"a = ".repeat(300)) >= 300);
+    assert!(depth(&format!("{}1", "1+".repeat(300))) >= 300);
+    assert!(depth(&format!("{}7", "if (1) ".repeat(300))) >= 300);
+    assert!(depth(&format!("{}1", "a: ".repeat(300))) >= 300);
+    assert_eq!(depth("a == b; c === d; e <= f; g !== h; i >>>= 2"), 1);
+    assert_eq!(depth("let a = 1; let b = 2; let c = 3"), 1);
+    assert_eq!(depth("[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]"), 1);
+}
+
+#[test]
+fn nesting_is_measured_in_linear_time_and_stops_early() {
+    let deep = "(".repeat(500_000);
+    assert!(nesting_depth(&deep, 200) > 200);
+    assert_eq!(nesting_depth(&deep, usize::MAX), 499_999);
 }

@@ -26,6 +26,10 @@ pub enum Exhausted {
     Output,
 }
 
+/// Fuel charged per promise job run (measured: a job costs about as much CPU as 1000
+/// instructions in workerd).
+pub const JOB_FUEL: u64 = 1000;
+
 /// Fuel charged per allocation, besides one unit per 64 bytes.
 const ALLOC_FUEL: u64 = 8;
 
@@ -144,12 +148,10 @@ pub fn reserve(bytes: usize) -> JsResult<()> {
     Ok(())
 }
 
-/// Called by the host's global allocator before it allocates `bytes`; the bytes are counted
-/// as in use. Returns `false` when the allocation would exceed the memory budget by more than
-/// half of it, so the allocator can refuse it (and must then call [`record_dealloc`]); a smaller
-/// overrun trips the budget and is stopped at the next instruction instead.
+/// Called by the host's global allocator before it allocates `bytes`; the bytes are counted as
+/// in use. Growth past the memory budget trips it, and the VM stops at the next instruction.
 #[inline]
-pub fn record_alloc(bytes: usize) -> bool {
+pub fn record_alloc(bytes: usize) {
     // Allocating (and later collecting) costs CPU that instructions alone do not show: an
     // allocation-heavy loop ran 5x fewer instructions per second than an empty one. Charging
     // each allocation keeps fuel proportional to CPU time.
@@ -167,13 +169,9 @@ pub fn record_alloc(bytes: usize) -> bool {
     if in_use > MEMORY_PEAK.get() {
         MEMORY_PEAK.set(in_use);
     }
-    let limit = MEMORY_LIMIT.get();
-    let used = in_use.saturating_sub(MEMORY_BASE.get());
-    if used <= limit {
-        return true;
+    if in_use.saturating_sub(MEMORY_BASE.get()) > MEMORY_LIMIT.get() {
+        trip(Exhausted::Memory);
     }
-    trip(Exhausted::Memory);
-    used <= limit.saturating_add(limit / 2)
 }
 
 /// Called by the host's global allocator when memory is freed.
@@ -236,7 +234,7 @@ pub fn grow(total: usize, added: usize) -> JsResult<()> {
 /// How deep builtins may recurse natively (nested native calls, proxy and prototype chains,
 /// JSON, `join`, `flat`) before they throw a `RangeError`. Sized so that the deepest native
 /// frames found fit in an 8 MiB stack in release builds and a 16 MiB one in debug builds.
-pub const NATIVE_DEPTH_LIMIT: u32 = 1000;
+pub const NATIVE_DEPTH_LIMIT: u32 = 256;
 
 thread_local! {
     static NATIVE_DEPTH: Cell<u32> = const { Cell::new(0) };

@@ -1027,6 +1027,12 @@ impl JobExecutor for SimpleJobExecutor {
 
             let jobs = mem::take(&mut *self.promise_jobs.borrow_mut());
             for job in jobs {
+                // edge-sandbox patch: a promise job costs far more than its instructions (queue
+                // and scheduling overhead): charge it, so fuel keeps tracking CPU time.
+                if let Err(err) = crate::budget::charge(crate::budget::JOB_FUEL) {
+                    self.clear();
+                    return Err(err);
+                }
                 if let Err(err) = job.call(&mut context.borrow_mut()) {
                     self.clear();
                     return Err(err);
