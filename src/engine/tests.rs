@@ -364,3 +364,26 @@ fn any_other_panic_is_an_internal_error_that_says_the_cell_was_rolled_back() {
     assert!(error.message.contains("index out of bounds"));
     assert!(error.message.contains("rolled back"));
 }
+
+#[test]
+#[ignore = "measurement: run with --ignored --nocapture"]
+fn measure_await_loop_cost() {
+    for fuel in [1_000_000u64, 4_000_000, 16_000_000] {
+        let mut e = Engine::new(
+            1,
+            Limits {
+                fuel,
+                ..Limits::default()
+            },
+        )
+        .expect("engine");
+        let t = std::time::Instant::now();
+        let out = e.execute("(async () => { for (;;) await null })()", 0.0);
+        println!(
+            "fuel {fuel}: {:?} {:?} in {:?}",
+            out.status,
+            out.error.map(|x| x.limit),
+            t.elapsed()
+        );
+    }
+}
