@@ -214,8 +214,8 @@ fn nested_native_calls_throw_a_range_error() {
 fn moderately_long_chains_still_work() {
     assert_eq!(
         eval_ok(
-            "let o = {x: 7}; for (let i = 0; i < 500; i++) o = Object.create(o); \
-             let p = {y: 8}; for (let i = 0; i < 500; i++) p = new Proxy(p, {}); \
+            "let o = {x: 7}; for (let i = 0; i < 200; i++) o = Object.create(o); \
+             let p = {y: 8}; for (let i = 0; i < 200; i++) p = new Proxy(p, {}); \
              let f = function () { return 9 }; for (let i = 0; i < 1e3; i++) f = f.bind(null); \
              [o.x, p.y, f(), f.name.length].join()"
         ),

@@ -561,8 +561,13 @@ fn panic_error(
         .map(String::as_str)
         .or_else(|| panic.downcast_ref::<&str>().copied())
         .unwrap_or("unknown panic");
-    if message.starts_with(alloc::ALLOC_FAILED) || tripped == Some(Exhausted::Memory) {
+    if message.starts_with(alloc::ALLOC_FAILED) {
         return exhausted_error(Exhausted::Memory, limits);
+    }
+    // A limit surfacing where Boa did not expect an error can trip one of its assertions: the
+    // limit is what stopped the cell.
+    if let Some(reason) = tripped {
+        return exhausted_error(reason, limits);
     }
     internal_error(message)
 }

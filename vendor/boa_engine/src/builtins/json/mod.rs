@@ -261,14 +261,15 @@ impl Json {
         // bytecompiler and the VM; charge per input byte and reserve for the syntax tree and
         // bytecode, which take tens of bytes per input byte (one `Vec` per array literal).
         // Nesting is bounded by serde_json's recursion limit (128) before the JS parser runs.
+        // Validation runs first, so too-deep or malformed text is a SyntaxError, not a limit.
         crate::budget::charge(json_string.len() as u64)?;
-        crate::budget::reserve(json_string.len().saturating_mul(32))?;
 
         // 2. Parse ! StringToCodePoints(jsonString) as a JSON text as specified in ECMA-404.
         //    Throw a SyntaxError exception if it is not a valid JSON text as defined in that specification.
         if let Err(e) = serde_json::from_str::<serde_json::Value>(&json_string) {
             return Err(JsNativeError::syntax().with_message(e.to_string()).into());
         }
+        crate::budget::reserve(json_string.len().saturating_mul(32))?;
 
         // Check if a reviver is provided, to determine if we need source text tracking
         let has_reviver = args.get_or_undefined(1).is_callable();
