@@ -387,3 +387,30 @@ fn measure_await_loop_cost() {
         );
     }
 }
+
+#[test]
+#[ignore = "measurement: run with --ignored --nocapture"]
+fn measure_memory_of_ordinary_heavy_work() {
+    for code in [
+        "Array.from({ length: 2e4 }, (_, i) => (i * 7919) % 2e4).sort((a, b) => a - b).every((v, i) => v === i)",
+        "'x'.repeat(1e3).repeat(50).replace(/x/g, 'yy').length",
+        "let s = 0; for (let i = 0; i < 1e6; i++) { const o = { i }; s += o.i } s",
+    ] {
+        let mut e = Engine::new(1, Limits { memory_bytes: 1 << 30, ..Limits::default() }).expect("engine");
+        let t = std::time::Instant::now();
+        let out = e.execute(code, 0.0);
+        println!("{:?} {:?} {:?} in {:?}: {}", out.status, out.error.map(|x| x.limit), out.usage, t.elapsed(), &code[..40]);
+    }
+}
+
+#[test]
+fn ordinary_heavy_work_fits_the_default_limits() {
+    for code in [
+        "Array.from({ length: 2e4 }, (_, i) => (i * 7919) % 2e4).sort((a, b) => a - b).every((v, i) => v === i)",
+        "'x'.repeat(1e3).repeat(50).replace(/x/g, 'yy').length",
+        "const parts = 'ab1,'.repeat(1e5).split(','); parts.length",
+    ] {
+        let out = run(&mut engine(), code);
+        assert_eq!(out.status, Status::Ok, "{code}: {:?} {:?}", out.error, out.usage);
+    }
+}

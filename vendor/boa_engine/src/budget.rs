@@ -38,6 +38,7 @@ thread_local! {
     static TRIPPED: Cell<Option<Exhausted>> = const { Cell::new(None) };
     /// Fuel left when the budget tripped, so usage can be reported after `trip` zeroes it.
     static FUEL_AT_TRIP: Cell<u64> = const { Cell::new(0) };
+    static FORCED_COLLECTIONS: Cell<u32> = const { Cell::new(0) };
     static MEMORY_IN_USE: Cell<usize> = const { Cell::new(0) };
     static MEMORY_BASE: Cell<usize> = const { Cell::new(0) };
     static MEMORY_LIMIT: Cell<usize> = const { Cell::new(usize::MAX) };
@@ -49,6 +50,7 @@ pub fn begin(fuel: u64, memory: usize) {
     FUEL.set(fuel);
     TRIPPED.set(None);
     FUEL_AT_TRIP.set(0);
+    FORCED_COLLECTIONS.set(0);
     let in_use = MEMORY_IN_USE.get();
     MEMORY_BASE.set(in_use);
     MEMORY_PEAK.set(in_use);
@@ -114,11 +116,36 @@ pub fn error() -> JsError {
 pub(crate) fn tick() -> JsResult<()> {
     let fuel = FUEL.get();
     if fuel == 0 {
+        if TRIPPED.get() == Some(Exhausted::Memory) && collect_and_recheck() {
+            return Ok(());
+        }
         trip(Exhausted::Fuel);
         return Err(error());
     }
     FUEL.set(fuel - 1);
     Ok(())
+}
+
+/// Most garbage collections one execution may force before its memory limit stands.
+const MAX_FORCED_COLLECTIONS: u32 = 16;
+
+/// The memory budget tripped: garbage may be what fills it (the collector is shared by every
+/// realm on the thread, and its threshold grows with their heaps, so it may not have run).
+/// Collects, at an instruction boundary, and if the heap is back under the limit, resumes.
+#[cold]
+fn collect_and_recheck() -> bool {
+    let forced = FORCED_COLLECTIONS.get();
+    if forced >= MAX_FORCED_COLLECTIONS {
+        return false;
+    }
+    FORCED_COLLECTIONS.set(forced + 1);
+    boa_gc::force_collect();
+    if memory_used() > MEMORY_LIMIT.get() {
+        return false;
+    }
+    TRIPPED.set(None);
+    FUEL.set(FUEL_AT_TRIP.get());
+    true
 }
 
 /// Spends `units` of fuel for work done natively by a builtin.
@@ -141,7 +168,13 @@ pub fn charge_scan(len: usize) -> JsResult<()> {
 
 /// Checks, before allocating, that `bytes` more fit in the memory budget.
 pub fn reserve(bytes: usize) -> JsResult<()> {
-    if memory_used().saturating_add(bytes) > MEMORY_LIMIT.get() {
+    let fits = || memory_used().saturating_add(bytes) <= MEMORY_LIMIT.get();
+    if !fits() && FORCED_COLLECTIONS.get() < MAX_FORCED_COLLECTIONS && TRIPPED.get().is_none() {
+        // Garbage may be what fills the budget (see `collect_and_recheck`).
+        FORCED_COLLECTIONS.set(FORCED_COLLECTIONS.get() + 1);
+        boa_gc::force_collect();
+    }
+    if !fits() {
         trip(Exhausted::Memory);
         return Err(error());
     }
