@@ -17,23 +17,23 @@ pub const ALLOC_FAILED: &str = "memory allocation";
 
 pub struct BudgetAllocator;
 
+/// Counts `size` bytes as in use around `allocate`, undoing it if the allocation fails.
+fn counted(size: usize, allocate: impl FnOnce() -> *mut u8) -> *mut u8 {
+    budget::record_alloc(size);
+    let ptr = allocate();
+    if ptr.is_null() {
+        budget::record_dealloc(size);
+    }
+    ptr
+}
+
 unsafe impl GlobalAlloc for BudgetAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        budget::record_alloc(layout.size());
-        let ptr = System.alloc(layout);
-        if ptr.is_null() {
-            budget::record_dealloc(layout.size());
-        }
-        ptr
+        counted(layout.size(), || System.alloc(layout))
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        budget::record_alloc(layout.size());
-        let ptr = System.alloc_zeroed(layout);
-        if ptr.is_null() {
-            budget::record_dealloc(layout.size());
-        }
-        ptr
+        counted(layout.size(), || System.alloc_zeroed(layout))
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
