@@ -16,6 +16,14 @@ pub fn session_id(random: [u8; 16]) -> String {
     out
 }
 
+/// A random seed for a realm's `Math.random`, below 2^53 so it survives a JavaScript number
+/// (the session row stores it through the SQL API, which speaks JavaScript numbers).
+pub fn random_seed() -> Result<u64, getrandom::Error> {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes)?;
+    Ok(u64::from_le_bytes(bytes) >> 11)
+}
+
 /// Whether `s` has the shape of a session ID (anything else cannot exist).
 pub fn is_session_id(s: &str) -> bool {
     s.strip_prefix(PREFIX).is_some_and(|rest| {
@@ -33,6 +41,13 @@ mod tests {
         assert!(is_session_id(&id), "{id}");
         assert_eq!(id.len(), 30);
         assert_ne!(session_id([1; 16]), session_id([2; 16]));
+    }
+
+    #[test]
+    fn seeds_fit_in_a_javascript_number() {
+        for _ in 0..100 {
+            assert!(random_seed().expect("random") < 1 << 53);
+        }
     }
 
     #[test]

@@ -147,11 +147,9 @@ fn run_once(env: &Env, body: RunRequest) -> Result<Response, ApiError> {
         .unwrap_or_default()
         .resolve(policy.default_limits, policy.max_limits)
         .map_err(ApiError::InvalidRequest)?;
-    let mut seed = [0u8; 8];
-    getrandom::fill(&mut seed).map_err(|e| internal("seed", e))?;
+    let seed = ids::random_seed().map_err(|e| internal("seed", e))?;
     let started = worker::Date::now().as_millis();
-    let mut engine =
-        Engine::new(u64::from_le_bytes(seed) >> 11, limits).map_err(|e| internal("engine", e))?;
+    let mut engine = Engine::new(seed, limits).map_err(|e| internal("engine", e))?;
     let outcome = engine.execute_with_input(&body.code, started as f64, body.input.as_ref());
     let duration_ms = worker::Date::now().as_millis().saturating_sub(started);
     json_response(200, &wire::exec_result(&outcome, 1, duration_ms))

@@ -271,23 +271,16 @@ impl Engine {
             return Outcome::stopped(error, Logs::default(), Usage::default());
         }
         self.clock.set(now_ms);
-        self.console
-            .borrow_mut()
-            .set_max_bytes(self.limits.output_bytes as usize);
         budget::begin(fuel, usize::try_from(memory).unwrap_or(usize::MAX));
         let ran = catch_unwind(AssertUnwindSafe(|| self.evaluate(code)));
+        let logs = self.console.borrow_mut().take();
         let memory_used = budget::memory_used() as u64;
         let usage = Usage {
             fuel: fuel.saturating_sub(budget::fuel()),
             memory_bytes: budget::memory_peak() as u64,
-            output_bytes: 0,
+            output_bytes: logs.bytes as u64,
         };
         let tripped = budget::end();
-        let logs = self.console.borrow_mut().take();
-        let usage = Usage {
-            output_bytes: logs.bytes as u64,
-            ..usage
-        };
         let result = match ran {
             Ok(result) => result,
             Err(panic) => {
@@ -307,15 +300,7 @@ impl Engine {
                 match mode {
                     Mode::Execute => self.finish(value, logs, usage),
                     // Nobody reads a replayed cell's value: skip encoding it.
-                    Mode::Replay => Outcome {
-                        status: Status::Ok,
-                        value: serde_json::Value::Null,
-                        value_truncated: false,
-                        logs,
-                        error: None,
-                        usage,
-                        committed: true,
-                    },
+                    Mode::Replay => Outcome::committed(Status::Ok, None, logs, usage),
                 }
             }
             Err(err) => match err.as_engine() {
@@ -323,15 +308,7 @@ impl Engine {
                 None => {
                     self.retained_bytes = self.retained_bytes.saturating_add(memory_used);
                     let error = thrown::describe(&self.thrown_value(err), &mut self.ctx);
-                    Outcome {
-                        status: Status::Error,
-                        value: serde_json::Value::Null,
-                        value_truncated: false,
-                        logs,
-                        error: Some(error),
-                        usage,
-                        committed: true,
-                    }
+                    Outcome::committed(Status::Error, Some(error), logs, usage)
                 }
             },
         }
@@ -412,37 +389,42 @@ impl Engine {
         budget::end();
         let size = serde_json::to_string(&encoded.value).map_or(0, |s| s.len()) as u64;
         if size > self.limits.result_bytes {
-            return Outcome {
-                status: Status::Limit,
-                value: serde_json::Value::Null,
-                value_truncated: true,
-                logs,
-                error: Some(GuestError::limit(
-                    "result",
-                    format!(
-                        "the cell's value encodes to {size} bytes, more than the limit of {}; \
+            let error = GuestError::limit(
+                "result",
+                format!(
+                    "the cell's value encodes to {size} bytes, more than the limit of {}; \
                          the cell ran and its effects stand: store the value in a variable and \
                          return a part of it",
-                        self.limits.result_bytes
-                    ),
-                )),
-                usage,
-                committed: true,
+                    self.limits.result_bytes
+                ),
+            );
+            return Outcome {
+                value_truncated: true,
+                ..Outcome::committed(Status::Limit, Some(error), logs, usage)
             };
         }
         Outcome {
-            status: Status::Ok,
             value: encoded.value,
             value_truncated: encoded.truncated,
-            logs,
-            error: None,
-            usage,
-            committed: true,
+            ..Outcome::committed(Status::Ok, None, logs, usage)
         }
     }
 }
 
 impl Outcome {
+    /// A cell whose effects stand; its value, if any, is filled in by the caller.
+    fn committed(status: Status, error: Option<GuestError>, logs: Logs, usage: Usage) -> Self {
+        Self {
+            status,
+            value: serde_json::Value::Null,
+            value_truncated: false,
+            logs,
+            error,
+            usage,
+            committed: true,
+        }
+    }
+
     /// A cell refused before it ran, by a limit of the session rather than of the cell.
     pub fn refused(limit: &str, message: String) -> Self {
         Self::stopped(

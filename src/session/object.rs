@@ -16,6 +16,7 @@ use worker::{durable_object, DurableObject, Env, Method, Request, Response, Sche
 use crate::{
     api::{error::ApiError, handler::json_response, wire},
     engine::{Engine, Outcome},
+    ids,
     session::{
         protocol::{self, CreateCommand},
         record::SessionRecord,
@@ -157,8 +158,7 @@ impl SessionObject {
             return Err(internal("create", "session already exists"));
         }
         let now = now_ms();
-        let mut seed = [0u8; 8];
-        getrandom::fill(&mut seed).map_err(|e| internal("seed", e))?;
+        let seed = ids::random_seed().map_err(|e| internal("seed", e))?;
         let record = SessionRecord {
             id: cmd.id,
             tenant: cmd.tenant,
@@ -166,7 +166,7 @@ impl SessionObject {
             last_used_at: now,
             ttl_seconds: cmd.ttl_seconds as i64,
             metadata: serde_json::to_string(&cmd.metadata).map_err(|e| internal("metadata", e))?,
-            seed: (u64::from_le_bytes(seed) >> 11) as i64,
+            seed: seed as i64,
             execution_count: 0,
             limits: serde_json::to_string(&cmd.limits).map_err(|e| internal("limits", e))?,
         };
