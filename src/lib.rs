@@ -10,7 +10,11 @@
 pub mod api;
 pub mod bindings;
 pub mod engine;
+pub mod files;
+#[cfg(target_arch = "wasm32")]
+pub mod host_io;
 pub mod ids;
+pub mod net;
 pub mod session;
 pub mod storage;
 pub mod time;

@@ -20,6 +20,16 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     /// 415: a body that is not `application/json`.
     UnsupportedMediaType,
+    /// 400: a file path breaks a path rule.
+    InvalidPath(String),
+    /// 404: no such file in the session.
+    FileNotFound(String),
+    /// 413: storing the file would exceed one of the session's quotas.
+    QuotaExceeded(String),
+    /// 411: a file upload without `content-length`.
+    LengthRequired,
+    /// 416: a `Range` outside the file; `size` is the file's length.
+    RangeNotSatisfiable { size: u64 },
     /// 500: a bug or a platform failure; the cause is logged, not sent.
     Internal,
 }
@@ -49,6 +59,11 @@ impl ApiError {
             Self::MethodNotAllowed { .. } => 405,
             Self::PayloadTooLarge { .. } => 413,
             Self::UnsupportedMediaType => 415,
+            Self::InvalidPath(_) => 400,
+            Self::FileNotFound(_) => 404,
+            Self::QuotaExceeded(_) => 413,
+            Self::LengthRequired => 411,
+            Self::RangeNotSatisfiable { .. } => 416,
             Self::Internal => 500,
         }
     }
@@ -62,6 +77,11 @@ impl ApiError {
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::InvalidPath(_) => "invalid_path",
+            Self::FileNotFound(_) => "file_not_found",
+            Self::QuotaExceeded(_) => "quota_exceeded",
+            Self::LengthRequired => "length_required",
+            Self::RangeNotSatisfiable { .. } => "range_not_satisfiable",
             Self::Internal => "internal",
         }
     }
@@ -69,7 +89,18 @@ impl ApiError {
     pub fn message(&self) -> String {
         match self {
             Self::InvalidJson(m) => format!("request body is not valid JSON: {m}"),
-            Self::InvalidRequest(m) | Self::NotFound(m) => m.clone(),
+            Self::InvalidRequest(m)
+            | Self::NotFound(m)
+            | Self::InvalidPath(m)
+            | Self::QuotaExceeded(m) => m.clone(),
+            Self::FileNotFound(path) => format!("no such file: {path}"),
+            Self::LengthRequired => {
+                "a file upload needs a `content-length` header (send the body with a known length)"
+                    .into()
+            }
+            Self::RangeNotSatisfiable { size } => {
+                format!("the range is outside the file, which is {size} bytes")
+            }
             Self::Unauthorized => {
                 "missing or invalid API key: send `Authorization: Bearer <key>`".into()
             }

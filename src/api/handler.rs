@@ -9,15 +9,25 @@ use super::{
     auth::KeyTable,
     error::ApiError,
     route::Route,
-    wire::{self, CreateSessionRequest, ExecRequest, RunRequest, SessionPolicy},
+    wire::{self, CreateSessionRequest, ExecRequest, InlineFile, RunRequest, SessionPolicy},
 };
 use crate::{
     bindings,
-    engine::Engine,
+    engine::{Engine, Step},
+    files::{
+        path,
+        staging::{MemoryFiles, Quotas, Staged, StagedFile},
+        DEFAULT_CONTENT_TYPE,
+    },
+    host_io::{CellIo, Files},
     ids,
+    net::client::Client,
     session::protocol::{self, CreateCommand},
     storage::{keys, metadata},
 };
+
+/// Most bytes of written files a one-shot run returns inline.
+const MAX_INLINE_FILES_BYTES: usize = 1 << 20;
 
 /// Handles one request; never fails: every error becomes a JSON error response.
 pub async fn handle(req: Request, env: Env) -> Response {
@@ -75,6 +85,8 @@ async fn dispatch(mut req: Request, env: &Env) -> Result<Response, ApiError> {
         Route::CreateSession => {
             let body: CreateSessionRequest = read_body(&mut req).await?.unwrap_or_default();
             let (ttl_seconds, limits) = body.validate(policy(env))?;
+            let network = wire::network_rules(body.network.as_ref())?.rules();
+            let secrets = wire::env_values(body.env.as_ref())?;
             let mut random = [0u8; 16];
             getrandom::fill(&mut random).map_err(|e| internal("random", e))?;
             let id = ids::session_id(random);
@@ -84,6 +96,8 @@ async fn dispatch(mut req: Request, env: &Env) -> Result<Response, ApiError> {
                 ttl_seconds,
                 metadata: body.metadata.unwrap_or_default(),
                 limits,
+                network,
+                env: secrets,
             };
             forward(
                 env,
@@ -124,35 +138,202 @@ async fn dispatch(mut req: Request, env: &Env) -> Result<Response, ApiError> {
             .await
         }
         Route::Run => {
-            let body: RunRequest = read_body(&mut req)
+            let body: RunRequest = read_body_within(&mut req, wire::MAX_RUN_BODY_BYTES)
                 .await?
                 .ok_or_else(|| ApiError::InvalidRequest("missing field `code`".into()))?;
-            run_once(env, body)
+            run_once(env, body, origin(&url)).await
         }
         Route::Exec(id) => {
             let id = session_id(&id)?;
             let body: ExecRequest = read_body(&mut req)
                 .await?
                 .ok_or_else(|| ApiError::InvalidRequest("missing field `code`".into()))?;
-            forward(env, &tenant, &id, Method::Post, protocol::EXEC, Some(&body)).await
+            let request = object_request(Method::Post, protocol::EXEC, Some(&body))?;
+            if let Some((host, port)) = origin(&url) {
+                let _ = request
+                    .headers()
+                    .set(protocol::ORIGIN_HEADER, &format!("{host}:{port}"));
+            }
+            send(env, &tenant, &id, request).await
+        }
+        Route::ListFiles(id) => {
+            let id = session_id(&id)?;
+            let query = url.query().map(|q| format!("?{q}")).unwrap_or_default();
+            let request =
+                object_request::<()>(Method::Get, &format!("{}{query}", protocol::FILES), None)?;
+            send(env, &tenant, &id, request).await
+        }
+        Route::File(id, raw) => {
+            let id = session_id(&id)?;
+            let path = path::from_url(&raw).map_err(|e| ApiError::InvalidPath(e.to_string()))?;
+            send(env, &tenant, &id, file_request(&req, &path)?).await
         }
     }
 }
 
+/// The sandbox's own host and port, as the client reached it (for the fetch policy).
+fn origin(url: &worker::Url) -> Option<(String, u16)> {
+    Some((url.host_str()?.to_string(), url.port_or_known_default()?))
+}
+
+/// A file request for the object: the client's method, the headers the object reads, and the
+/// body as a stream (an upload is never read into memory here).
+fn file_request(req: &Request, path: &str) -> Result<Request, ApiError> {
+    let headers = Headers::new();
+    for name in ["content-type", "content-length", "range", "if-none-match"] {
+        if let Some(value) = req.headers().get(name).ok().flatten() {
+            let _ = headers.set(name, &value);
+        }
+    }
+    let mut init = RequestInit::new();
+    init.with_method(req.method()).with_headers(headers);
+    if req.method() == Method::Put {
+        if let Some(body) = req.inner().body() {
+            init.with_body(Some(body.into()));
+        }
+    }
+    let encoded: String = path
+        .split('/')
+        .map(|segment| {
+            worker::js_sys::encode_uri_component(segment)
+                .as_string()
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join("/");
+    Request::new_with_init(
+        &format!("https://session{}/{encoded}", protocol::FILES),
+        &init,
+    )
+    .map_err(|e| internal("request", e))
+}
+
 /// `POST /v1/run`: a fresh realm in this Worker (no Durable Object round trip), dropped after.
-fn run_once(env: &Env, body: RunRequest) -> Result<Response, ApiError> {
+async fn run_once(
+    env: &Env,
+    body: RunRequest,
+    origin: Option<(String, u16)>,
+) -> Result<Response, ApiError> {
     let policy = policy(env);
     let limits = body
         .limits
         .unwrap_or_default()
         .resolve(policy.default_limits, policy.max_limits)
         .map_err(ApiError::InvalidRequest)?;
+    let allow = wire::network_rules(body.network.as_ref())?;
+    let secrets = wire::env_values(body.env.as_ref())?;
+    let quotas = Quotas::from(&limits);
+    let files = inline_files(body.files.unwrap_or_default(), quotas)?;
     let seed = ids::random_seed().map_err(|e| internal("seed", e))?;
     let started = worker::Date::now().as_millis();
-    let mut engine = Engine::new(seed, limits).map_err(|e| internal("engine", e))?;
-    let outcome = engine.execute_with_input(&body.code, started as f64, body.input.as_ref());
+    let mut engine = Engine::with_env(seed, limits, &secrets).map_err(|e| internal("engine", e))?;
+    let client = Client::new(allow, origin, &limits);
+    let mut io = CellIo::new(Files::Memory(files), quotas, client, started as i64);
+    let mut step = engine.start(&body.code, started as f64, body.input.as_ref());
+    let outcome = loop {
+        match step {
+            Step::Done(outcome) => break *outcome,
+            Step::Io(requests) => step = engine.resume(io.serve(requests).await),
+        }
+    };
     let duration_ms = worker::Date::now().as_millis().saturating_sub(started);
-    json_response(200, &wire::exec_result(&outcome, 1, duration_ms))
+    let mut result = wire::exec_result(&outcome, 1, duration_ms);
+    let written = if outcome.committed {
+        written_files(io.into_staged())
+    } else {
+        Vec::new()
+    };
+    result["files"] = serde_json::Value::Array(written);
+    json_response(200, &result)
+}
+
+/// A run's input files, checked like uploads: path rules, then quotas.
+fn inline_files(
+    given: std::collections::BTreeMap<String, InlineFile>,
+    quotas: Quotas,
+) -> Result<MemoryFiles, ApiError> {
+    use base64::Engine as _;
+    let mut files = MemoryFiles::default();
+    let mut totals = crate::files::staging::Totals::default();
+    let now = worker::Date::now().as_millis() as i64;
+    for (raw, file) in given {
+        let path = path::normalize(&raw).map_err(|e| ApiError::InvalidPath(e.to_string()))?;
+        let (data, content_type) = match file {
+            InlineFile::Text(text) => (text.into_bytes(), "text/plain; charset=utf-8".to_string()),
+            InlineFile::Encoded(encoded) => {
+                let data = match (encoded.text, encoded.base64) {
+                    (Some(text), None) => text.into_bytes(),
+                    (None, Some(b64)) => base64::engine::general_purpose::STANDARD
+                        .decode(b64.trim())
+                        .map_err(|e| {
+                            ApiError::InvalidRequest(format!("`files.{raw}.base64`: {e}"))
+                        })?,
+                    _ => {
+                        return Err(ApiError::InvalidRequest(format!(
+                            "`files.{raw}` needs exactly one of `text` and `base64`"
+                        )))
+                    }
+                };
+                let content_type = encoded
+                    .content_type
+                    .unwrap_or_else(|| DEFAULT_CONTENT_TYPE.to_string());
+                (data, content_type)
+            }
+        };
+        let size = data.len() as u64;
+        let existing = files.files.get(&path).map(|f| f.data.len() as u64);
+        quotas
+            .check(totals, existing, size)
+            .map_err(ApiError::QuotaExceeded)?;
+        if existing.is_none() {
+            totals.count += 1;
+        }
+        totals.bytes = totals.bytes - existing.unwrap_or(0) + size;
+        files.files.insert(
+            path,
+            StagedFile {
+                data,
+                content_type,
+                modified_ms: now,
+            },
+        );
+    }
+    Ok(files)
+}
+
+/// The files a run wrote, inline (UTF-8 text, else base64) up to a total size.
+fn written_files(staged: Staged) -> Vec<serde_json::Value> {
+    use base64::Engine as _;
+    let mut budget = MAX_INLINE_FILES_BYTES;
+    let mut out = Vec::new();
+    for (path, change) in staged.into_changes() {
+        let Some(file) = change else { continue };
+        let mut entry = json!({
+            "path": path,
+            "size": file.data.len(),
+            "content_type": file.content_type,
+        });
+        if file.data.len() > budget {
+            entry["content"] = serde_json::Value::Null;
+            entry["truncated"] = true.into();
+        } else {
+            budget -= file.data.len();
+            match String::from_utf8(file.data) {
+                Ok(text) => {
+                    entry["encoding"] = "utf8".into();
+                    entry["content"] = text.into();
+                }
+                Err(e) => {
+                    entry["encoding"] = "base64".into();
+                    entry["content"] = base64::engine::general_purpose::STANDARD
+                        .encode(e.as_bytes())
+                        .into();
+                }
+            }
+        }
+        out.push(entry);
+    }
+    out
 }
 
 /// A syntactically valid session ID; anything else cannot exist, so it is 404.
@@ -186,23 +367,29 @@ fn policy(env: &Env) -> SessionPolicy {
 async fn read_body<T: serde::de::DeserializeOwned>(
     req: &mut Request,
 ) -> Result<Option<T>, ApiError> {
+    read_body_within(req, wire::MAX_BODY_BYTES).await
+}
+
+/// [`read_body`] for a route that takes bodies up to `limit` bytes.
+async fn read_body_within<T: serde::de::DeserializeOwned>(
+    req: &mut Request,
+    limit: usize,
+) -> Result<Option<T>, ApiError> {
     let headers = req.headers();
     let declared = headers
         .get("content-length")
         .ok()
         .flatten()
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > wire::MAX_BODY_BYTES) {
-        return Err(ApiError::PayloadTooLarge {
-            limit: wire::MAX_BODY_BYTES,
-        });
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ApiError::PayloadTooLarge { limit });
     }
     let content_type = headers.get("content-type").ok().flatten();
     let bytes = req
         .bytes()
         .await
         .map_err(|e| ApiError::InvalidRequest(format!("could not read the body: {e}")))?;
-    wire::parse_body(content_type.as_deref(), &bytes)
+    wire::parse_body_within(content_type.as_deref(), &bytes, limit)
 }
 
 /// Sends a command to the session's object and returns its answer as is.
@@ -214,12 +401,15 @@ async fn forward<T: Serialize>(
     path: &str,
     body: Option<&T>,
 ) -> Result<Response, ApiError> {
-    let namespace = env
-        .durable_object(bindings::SESSIONS)
-        .map_err(|e| internal("namespace", e))?;
-    let stub = namespace
-        .get_by_name(&keys::object_name(tenant, id))
-        .map_err(|e| internal("stub", e))?;
+    send(env, tenant, id, object_request(method, path, body)?).await
+}
+
+/// A request for the object's internal API.
+fn object_request<T: Serialize>(
+    method: Method,
+    path: &str,
+    body: Option<&T>,
+) -> Result<Request, ApiError> {
     let mut init = RequestInit::new();
     init.with_method(method);
     if let Some(body) = body {
@@ -228,8 +418,18 @@ async fn forward<T: Serialize>(
         let _ = headers.set("content-type", "application/json");
         init.with_headers(headers).with_body(Some(text.into()));
     }
-    let req = Request::new_with_init(&format!("https://session{path}"), &init)
-        .map_err(|e| internal("request", e))?;
+    Request::new_with_init(&format!("https://session{path}"), &init)
+        .map_err(|e| internal("request", e))
+}
+
+/// Sends `req` to the session's object.
+async fn send(env: &Env, tenant: &str, id: &str, req: Request) -> Result<Response, ApiError> {
+    let namespace = env
+        .durable_object(bindings::SESSIONS)
+        .map_err(|e| internal("namespace", e))?;
+    let stub = namespace
+        .get_by_name(&keys::object_name(tenant, id))
+        .map_err(|e| internal("stub", e))?;
     stub.fetch_with_request(req)
         .await
         .map_err(|e| internal("object fetch", e))

@@ -13,6 +13,10 @@ pub enum Route {
     Exec(String),
     /// `POST /v1/run`: one cell in a fresh realm, no session.
     Run,
+    /// `GET /v1/sessions/{id}/files`.
+    ListFiles(String),
+    /// `/v1/sessions/{id}/files/{path}` (GET, HEAD, PUT, DELETE); the path still URL-encoded.
+    File(String, String),
 }
 
 impl Route {
@@ -43,6 +47,16 @@ impl Route {
                 "GET" => Ok(Route::GetSession(id.to_string())),
                 "DELETE" => Ok(Route::DeleteSession(id.to_string())),
                 _ => not_allowed("GET, DELETE"),
+            },
+            ["v1", "sessions", id, "files"] if !id.is_empty() => match method {
+                "GET" => Ok(Route::ListFiles(id.to_string())),
+                _ => not_allowed("GET"),
+            },
+            ["v1", "sessions", id, "files", rest @ ..] if !id.is_empty() => match method {
+                "GET" | "HEAD" | "PUT" | "DELETE" => {
+                    Ok(Route::File(id.to_string(), rest.join("/")))
+                }
+                _ => not_allowed("GET, HEAD, PUT, DELETE"),
             },
             ["v1", "sessions", id, "exec"] if !id.is_empty() => match method {
                 "POST" => Ok(Route::Exec(id.to_string())),
@@ -78,6 +92,25 @@ mod tests {
             Ok(Route::Exec("a".into()))
         );
         assert_eq!(Route::parse("POST", "/v1/run"), Ok(Route::Run));
+        assert_eq!(
+            Route::parse("GET", "/v1/sessions/a/files"),
+            Ok(Route::ListFiles("a".into()))
+        );
+        assert_eq!(
+            Route::parse("PUT", "/v1/sessions/a/files/d/x%20y.csv"),
+            Ok(Route::File("a".into(), "d/x%20y.csv".into()))
+        );
+        assert_eq!(
+            Route::parse("HEAD", "/v1/sessions/a/files/x/"),
+            Ok(Route::File("a".into(), "x/".into())),
+            "a trailing slash reaches the path rules, which refuse it"
+        );
+        assert_eq!(
+            Route::parse("POST", "/v1/sessions/a/files/x"),
+            Err(ApiError::MethodNotAllowed {
+                allow: "GET, HEAD, PUT, DELETE"
+            })
+        );
     }
 
     #[test]

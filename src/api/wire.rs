@@ -11,6 +11,7 @@ use crate::{
         limits::{clamp, Limits, LimitsRequest},
         Outcome,
     },
+    net::policy::AllowList,
 };
 
 /// Largest request body accepted, in bytes.
@@ -21,6 +22,14 @@ pub const MAX_METADATA_ENTRIES: usize = 32;
 pub const MAX_METADATA_KEY: usize = 128;
 /// Longest metadata value, in bytes.
 pub const MAX_METADATA_VALUE: usize = 1024;
+/// Largest `POST /v1/run` body: it may carry files inline.
+pub const MAX_RUN_BODY_BYTES: usize = 10 << 20;
+/// Most `env` entries per session.
+pub const MAX_ENV_ENTRIES: usize = 64;
+/// Longest `env` name, in bytes.
+pub const MAX_ENV_NAME: usize = 128;
+/// Longest `env` value, in bytes.
+pub const MAX_ENV_VALUE: usize = 4096;
 
 /// `POST /v1/sessions` body.
 #[derive(Debug, Default, Deserialize)]
@@ -29,6 +38,18 @@ pub struct CreateSessionRequest {
     pub ttl_seconds: Option<u64>,
     pub metadata: Option<BTreeMap<String, String>>,
     pub limits: Option<LimitsRequest>,
+    pub network: Option<NetworkRequest>,
+    /// Secrets: readable by guest code as `env`, never shown again.
+    pub env: Option<BTreeMap<String, String>>,
+}
+
+/// `network` in a create or run body.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkRequest {
+    /// Hosts guest `fetch` may reach: `api.example.com`, `*.example.com`, optionally `:port`.
+    #[serde(default)]
+    pub allow: Vec<String>,
 }
 
 /// `POST /v1/sessions/{id}/exec` body.
@@ -48,6 +69,27 @@ pub struct RunRequest {
     pub code: String,
     pub input: Option<serde_json::Value>,
     pub limits: Option<LimitsRequest>,
+    pub network: Option<NetworkRequest>,
+    pub env: Option<BTreeMap<String, String>>,
+    /// Files the code can read: path → text, or `{text | base64, content_type?}`.
+    pub files: Option<BTreeMap<String, InlineFile>>,
+}
+
+/// A file given inline to `POST /v1/run`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum InlineFile {
+    Text(String),
+    Encoded(EncodedFile),
+}
+
+/// An inline file with its encoding spelled out.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EncodedFile {
+    pub text: Option<String>,
+    pub base64: Option<String>,
+    pub content_type: Option<String>,
 }
 
 /// A session as the API shows it.
@@ -61,6 +103,23 @@ pub struct SessionView {
     pub metadata: BTreeMap<String, String>,
     pub execution_count: u64,
     pub limits: Limits,
+    pub network: NetworkView,
+    /// Names of the session's secrets (never their values).
+    pub env: Vec<String>,
+    pub files: FilesView,
+}
+
+/// A session's network rules as shown.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NetworkView {
+    pub allow: Vec<String>,
+}
+
+/// A session's file totals.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilesView {
+    pub count: u64,
+    pub bytes: u64,
 }
 
 /// The body of an `exec` (and `run`) answer.
@@ -124,13 +183,8 @@ impl SessionPolicy {
             bindings::MAX_LIMITS,
             builtin.max_limits,
             Limits {
-                fuel: u64::MAX,
-                memory_bytes: u64::MAX,
-                output_bytes: u64::MAX,
-                result_bytes: u64::MAX,
                 source_bytes: MAX_BODY_BYTES as u64,
-                nesting_depth: u64::MAX,
-                recursion_depth: u64::MAX,
+                ..Limits::unbounded()
             },
         );
         let default_limits = limits(
@@ -187,6 +241,47 @@ impl CreateSessionRequest {
     }
 }
 
+/// Checks a session's (or run's) network rules.
+pub fn network_rules(network: Option<&NetworkRequest>) -> Result<AllowList, ApiError> {
+    let rules = network.map(|n| n.allow.as_slice()).unwrap_or_default();
+    AllowList::parse(rules).map_err(ApiError::InvalidRequest)
+}
+
+/// Checks secrets: names like identifiers, bounded sizes.
+pub fn env_values(
+    env: Option<&BTreeMap<String, String>>,
+) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
+    let Some(env) = env else {
+        return Ok(serde_json::Map::new());
+    };
+    if env.len() > MAX_ENV_ENTRIES {
+        return Err(ApiError::InvalidRequest(format!(
+            "env has more than {MAX_ENV_ENTRIES} entries"
+        )));
+    }
+    let mut out = serde_json::Map::new();
+    for (name, value) in env {
+        let mut chars = name.chars();
+        let identifier = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !identifier || name.len() > MAX_ENV_NAME {
+            return Err(ApiError::InvalidRequest(format!(
+                "env name {name:?} must match [A-Za-z_][A-Za-z0-9_]* and be at most {MAX_ENV_NAME} bytes"
+            )));
+        }
+        if value.len() > MAX_ENV_VALUE {
+            // The message names the variable, never its value.
+            return Err(ApiError::InvalidRequest(format!(
+                "env value of `{name}` is longer than {MAX_ENV_VALUE} bytes"
+            )));
+        }
+        out.insert(name.clone(), serde_json::Value::String(value.clone()));
+    }
+    Ok(out)
+}
+
 /// Whether a `content-type` header value names JSON.
 fn is_json(content_type: Option<&str>) -> bool {
     content_type
@@ -200,10 +295,17 @@ pub fn parse_body<T: DeserializeOwned>(
     content_type: Option<&str>,
     body: &[u8],
 ) -> Result<Option<T>, ApiError> {
-    if body.len() > MAX_BODY_BYTES {
-        return Err(ApiError::PayloadTooLarge {
-            limit: MAX_BODY_BYTES,
-        });
+    parse_body_within(content_type, body, MAX_BODY_BYTES)
+}
+
+/// [`parse_body`] for a route that takes bodies up to `limit` bytes.
+pub fn parse_body_within<T: DeserializeOwned>(
+    content_type: Option<&str>,
+    body: &[u8],
+    limit: usize,
+) -> Result<Option<T>, ApiError> {
+    if body.len() > limit {
+        return Err(ApiError::PayloadTooLarge { limit });
     }
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
@@ -248,6 +350,10 @@ fn describe(err: &serde_path_to_error::Error<serde_json::Error>) -> String {
         .replace("struct CreateSessionRequest", "an object")
         .replace("struct ExecRequest", "an object")
         .replace("struct LimitsRequest", "an object")
+        .replace("struct NetworkRequest", "an object")
+        .replace("struct RunRequest", "an object")
+        .replace("struct EncodedFile", "an object")
+        .replace("untagged enum InlineFile", "a string or an object")
         .replace("a map", "an object")
         .replace("map", "object")
         .replace("sequence", "array");
@@ -360,6 +466,7 @@ mod tests {
             ttl_seconds: ttl,
             metadata: None,
             limits: None,
+            ..Default::default()
         };
         assert_eq!(req(None).validate(policy).map(|v| v.0), Ok(60));
         assert_eq!(req(Some(100)).validate(policy).map(|v| v.0), Ok(100));
@@ -422,6 +529,7 @@ mod tests {
             ttl_seconds: None,
             metadata: Some(many),
             limits: None,
+            ..Default::default()
         };
         assert!(req.validate(policy).is_err());
         let long = BTreeMap::from([("k".to_string(), "v".repeat(MAX_METADATA_VALUE + 1))]);
@@ -429,7 +537,80 @@ mod tests {
             ttl_seconds: None,
             metadata: Some(long),
             limits: None,
+            ..Default::default()
         };
         assert!(req.validate(policy).is_err());
+    }
+
+    #[test]
+    fn env_names_are_identifiers_and_values_are_bounded() {
+        let env = |pairs: &[(&str, String)]| {
+            let map: BTreeMap<String, String> = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect();
+            env_values(Some(&map))
+        };
+        let ok = env(&[("API_TOKEN", "s3cret".into()), ("_x1", String::new())]).expect("valid");
+        assert_eq!(ok["API_TOKEN"], "s3cret");
+        for bad in ["", "1X", "A-B", "A B", "é"] {
+            assert!(env(&[(bad, "v".into())]).is_err(), "{bad:?}");
+        }
+        let long = "v".repeat(MAX_ENV_VALUE + 1);
+        let err = env(&[("K", long.clone())]).expect_err("too long");
+        assert!(
+            !err.message().contains(&long),
+            "the message must not echo the value"
+        );
+        let many: Vec<(String, String)> = (0..=MAX_ENV_ENTRIES)
+            .map(|i| (format!("K{i}"), String::new()))
+            .collect();
+        let many: Vec<(&str, String)> = many.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        assert!(env(&many).is_err());
+    }
+
+    #[test]
+    fn network_rules_are_checked_by_name() {
+        let network = NetworkRequest {
+            allow: vec!["api.example.com".into(), "http://x".into()],
+        };
+        let err = network_rules(Some(&network)).expect_err("bad rule");
+        assert_eq!(err.status(), 400);
+        assert!(
+            err.message().contains("network.allow[1]"),
+            "{}",
+            err.message()
+        );
+        assert!(network_rules(None).expect("empty").is_empty());
+    }
+
+    #[test]
+    fn run_bodies_take_inline_files_as_text_or_base64() {
+        let body = r#"{"code": "1", "files": {"a.txt": "hi", "b.bin": {"base64": "AAE=", "content_type": "x/y"}}}"#;
+        let run: RunRequest = parse_body_within(
+            Some("application/json"),
+            body.as_bytes(),
+            MAX_RUN_BODY_BYTES,
+        )
+        .expect("valid")
+        .expect("some");
+        let files = run.files.expect("files");
+        assert!(matches!(&files["a.txt"], InlineFile::Text(t) if t == "hi"));
+        assert!(
+            matches!(&files["b.bin"], InlineFile::Encoded(f) if f.base64.as_deref() == Some("AAE="))
+        );
+        let big = vec![b' '; MAX_BODY_BYTES + 1];
+        assert!(parse_body_within::<RunRequest>(
+            Some("application/json"),
+            &big,
+            MAX_RUN_BODY_BYTES
+        )
+        .is_ok());
+        assert_eq!(
+            parse_body::<RunRequest>(Some("application/json"), &big).map(|_| ()),
+            Err(ApiError::PayloadTooLarge {
+                limit: MAX_BODY_BYTES
+            })
+        );
     }
 }

@@ -2,8 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The limits one execution runs under.
+/// The limits one execution runs under, and the session's file quotas.
+///
+/// Missing fields read as their defaults, so limits stored before a field existed still load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Limits {
     /// Units of work: one per VM instruction, plus charges for work inside builtins
     /// (scanning, copying, sorting, regex steps).
@@ -20,6 +23,16 @@ pub struct Limits {
     pub nesting_depth: u64,
     /// Nested calls.
     pub recursion_depth: u64,
+    /// Bytes of one file.
+    pub file_bytes: u64,
+    /// Bytes of all of a session's files together.
+    pub files_bytes: u64,
+    /// Number of a session's files.
+    pub files_count: u64,
+    /// `fetch` requests per execution; each redirect followed counts.
+    pub fetch_requests: u64,
+    /// Bytes of `fetch` response bodies per execution.
+    pub fetch_bytes: u64,
 }
 
 impl Default for Limits {
@@ -32,11 +45,34 @@ impl Default for Limits {
             source_bytes: 1 << 20,
             nesting_depth: 128,
             recursion_depth: 256,
+            file_bytes: 32 << 20,
+            files_bytes: 256 << 20,
+            files_count: 1000,
+            fetch_requests: 20,
+            fetch_bytes: 5 << 20,
         }
     }
 }
 
 impl Limits {
+    /// No limit at all: the base a deployment's ceilings are checked against.
+    pub fn unbounded() -> Self {
+        Self {
+            fuel: u64::MAX,
+            memory_bytes: u64::MAX,
+            output_bytes: u64::MAX,
+            result_bytes: u64::MAX,
+            source_bytes: u64::MAX,
+            nesting_depth: u64::MAX,
+            recursion_depth: u64::MAX,
+            file_bytes: u64::MAX,
+            files_bytes: u64::MAX,
+            files_count: u64::MAX,
+            fetch_requests: u64::MAX,
+            fetch_bytes: u64::MAX,
+        }
+    }
+
     /// The most any session may ask for unless the deployment sets other ceilings.
     pub fn default_ceiling() -> Self {
         Self {
@@ -47,11 +83,16 @@ impl Limits {
             source_bytes: 1 << 20,
             nesting_depth: 256,
             recursion_depth: 1000,
+            file_bytes: 100 << 20,
+            files_bytes: 1 << 30,
+            files_count: 10_000,
+            fetch_requests: 100,
+            fetch_bytes: 32 << 20,
         }
     }
 
     /// Field names and values, for messages and for walking every limit.
-    fn fields(&self) -> [(&'static str, u64); 7] {
+    fn fields(&self) -> [(&'static str, u64); 12] {
         [
             ("fuel", self.fuel),
             ("memory_bytes", self.memory_bytes),
@@ -60,6 +101,11 @@ impl Limits {
             ("source_bytes", self.source_bytes),
             ("nesting_depth", self.nesting_depth),
             ("recursion_depth", self.recursion_depth),
+            ("file_bytes", self.file_bytes),
+            ("files_bytes", self.files_bytes),
+            ("files_count", self.files_count),
+            ("fetch_requests", self.fetch_requests),
+            ("fetch_bytes", self.fetch_bytes),
         ]
     }
 }
@@ -75,6 +121,11 @@ pub struct LimitsRequest {
     pub source_bytes: Option<u64>,
     pub nesting_depth: Option<u64>,
     pub recursion_depth: Option<u64>,
+    pub file_bytes: Option<u64>,
+    pub files_bytes: Option<u64>,
+    pub files_count: Option<u64>,
+    pub fetch_requests: Option<u64>,
+    pub fetch_bytes: Option<u64>,
 }
 
 impl LimitsRequest {
@@ -89,6 +140,11 @@ impl LimitsRequest {
             source_bytes: pick(self.source_bytes, defaults.source_bytes),
             nesting_depth: pick(self.nesting_depth, defaults.nesting_depth),
             recursion_depth: pick(self.recursion_depth, defaults.recursion_depth),
+            file_bytes: pick(self.file_bytes, defaults.file_bytes),
+            files_bytes: pick(self.files_bytes, defaults.files_bytes),
+            files_count: pick(self.files_count, defaults.files_count),
+            fetch_requests: pick(self.fetch_requests, defaults.fetch_requests),
+            fetch_bytes: pick(self.fetch_bytes, defaults.fetch_bytes),
         };
         for ((name, value), (_, max)) in limits.fields().into_iter().zip(ceiling.fields()) {
             if value == 0 || value > max {
@@ -109,6 +165,11 @@ pub fn clamp(defaults: Limits, ceiling: Limits) -> Limits {
         source_bytes: defaults.source_bytes.min(ceiling.source_bytes),
         nesting_depth: defaults.nesting_depth.min(ceiling.nesting_depth),
         recursion_depth: defaults.recursion_depth.min(ceiling.recursion_depth),
+        file_bytes: defaults.file_bytes.min(ceiling.file_bytes),
+        files_bytes: defaults.files_bytes.min(ceiling.files_bytes),
+        files_count: defaults.files_count.min(ceiling.files_count),
+        fetch_requests: defaults.fetch_requests.min(ceiling.fetch_requests),
+        fetch_bytes: defaults.fetch_bytes.min(ceiling.fetch_bytes),
     }
 }
 

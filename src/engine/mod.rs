@@ -17,6 +17,7 @@ pub mod limits;
 pub mod notebook;
 
 mod host;
+pub mod io;
 mod thrown;
 
 use std::{
@@ -38,6 +39,7 @@ use serde::Serialize;
 
 use console::{ConsoleSink, Logs};
 use encode::EncodeLimits;
+pub use io::{Reply, Request};
 pub use limits::Limits;
 
 /// Replays run with this many times a cell's fuel: the cell already succeeded once with the
@@ -122,6 +124,41 @@ pub struct Engine {
     hooks: Hooks,
     /// Globals that hold a top-level `const` of an earlier cell.
     constants: HashSet<String>,
+    /// Guest I/O requests made since the host last took them.
+    queue: io::Queue,
+    /// Promises of the requests the host holds, in the order it got them.
+    in_flight: Vec<io::Pending>,
+    /// The cell that is waiting for I/O, if any.
+    cell: Option<RunningCell>,
+}
+
+/// One step of a cell: it ended, or it waits for the host to perform I/O.
+#[derive(Debug)]
+pub enum Step {
+    Done(Box<Outcome>),
+    /// Perform these, in order, and pass the replies to [`Engine::resume`].
+    Io(Vec<Request>),
+}
+
+impl Step {
+    fn done(outcome: Outcome) -> Self {
+        Step::Done(Box::new(outcome))
+    }
+}
+
+/// A cell between steps: what it completed with so far and what it has left to spend.
+struct RunningCell {
+    mode: Mode,
+    /// The eval's completion (a promise for async cells), or what it threw.
+    completion: Result<JsValue, JsError>,
+    /// Names the cell declared with `const`, made constants once it ends.
+    constants: Vec<String>,
+    fuel: u64,
+    fuel_left: u64,
+    memory_left: u64,
+    /// Net heap growth of the cell's steps, and the largest growth seen.
+    memory_used: u64,
+    memory_peak: u64,
 }
 
 /// JavaScript functions the engine calls between cells.
@@ -178,6 +215,15 @@ impl Hooks {
 impl Engine {
     /// Creates a realm whose `Math.random` is seeded with `seed`.
     pub fn new(seed: u64, limits: Limits) -> Result<Self, String> {
+        Self::with_env(seed, limits, &serde_json::Map::new())
+    }
+
+    /// Creates a realm whose global `env` holds `env` (a session's secrets).
+    pub fn with_env(
+        seed: u64,
+        limits: Limits,
+        env: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Self, String> {
         let clock = Rc::new(host::RecordedClock::default());
         let mut ctx = Context::builder()
             .clock(clock.clone())
@@ -195,6 +241,8 @@ impl Engine {
         let console = Rc::new(RefCell::new(ConsoleSink::new(limits.output_bytes as usize)));
         console::install(&mut ctx, console.clone()).map_err(|e| e.to_string())?;
         host::install_seeded_random(&mut ctx, seed).map_err(|e| e.to_string())?;
+        let queue = io::Queue::default();
+        io::install(&mut ctx, queue.clone(), env).map_err(|e| e.to_string())?;
         let hooks = Hooks::new(&mut ctx)?;
         Ok(Self {
             ctx,
@@ -204,6 +252,9 @@ impl Engine {
             retained_bytes: 0,
             hooks,
             constants: HashSet::new(),
+            queue,
+            in_flight: Vec::new(),
+            cell: None,
         })
     }
 
@@ -213,33 +264,87 @@ impl Engine {
     }
 
     /// Runs one cell. `now_ms` is the wall-clock time the cell sees (`Date.now()` does not move
-    /// during a cell, as in a Worker).
+    /// during a cell, as in a Worker). Guest I/O fails: see [`Engine::execute_with`].
     pub fn execute(&mut self, code: &str, now_ms: f64) -> Outcome {
         self.execute_with_input(code, now_ms, None)
     }
 
     /// Runs one cell with `input` (any JSON) as the global `input`; without one, `input` is
-    /// `undefined`.
+    /// `undefined`. Guest I/O fails with `EIO`.
     pub fn execute_with_input(
         &mut self,
         code: &str,
         now_ms: f64,
         input: Option<&serde_json::Value>,
     ) -> Outcome {
-        let memory = self.limits.memory_bytes.saturating_sub(self.retained_bytes);
-        self.run(code, now_ms, input, self.limits.fuel, memory, Mode::Execute)
+        self.execute_with(code, now_ms, input, |_| io::unanswered())
     }
 
-    /// Re-runs a journaled cell while rebuilding the realm.
+    /// Runs one cell, answering its I/O synchronously with `host`.
+    pub fn execute_with(
+        &mut self,
+        code: &str,
+        now_ms: f64,
+        input: Option<&serde_json::Value>,
+        mut host: impl FnMut(Request) -> Reply,
+    ) -> Outcome {
+        let mut step = self.start(code, now_ms, input);
+        loop {
+            match step {
+                Step::Done(outcome) => return *outcome,
+                Step::Io(requests) => {
+                    let replies = requests.into_iter().map(&mut host).collect();
+                    step = self.resume(replies);
+                }
+            }
+        }
+    }
+
+    /// Starts one cell for the user. It ends at once ([`Step::Done`]) unless it waits for I/O.
+    pub fn start(&mut self, code: &str, now_ms: f64, input: Option<&serde_json::Value>) -> Step {
+        let memory = self.limits.memory_bytes.saturating_sub(self.retained_bytes);
+        self.begin(code, now_ms, input, self.limits.fuel, memory, Mode::Execute)
+    }
+
+    /// Continues the waiting cell with the replies to the requests of the last [`Step::Io`],
+    /// in order.
+    pub fn resume(&mut self, replies: Vec<Reply>) -> Step {
+        let pending = std::mem::take(&mut self.in_flight);
+        let mut replies = replies.into_iter();
+        self.step(move |engine| {
+            for waiting in pending {
+                let reply = replies.next().unwrap_or_else(io::unanswered);
+                io::settle(&waiting.resolvers, reply, &mut engine.ctx)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Re-runs a journaled cell while rebuilding the realm; its I/O gets the journaled
+    /// `replies`, in order, so nothing is fetched or read again.
     pub fn replay(
         &mut self,
         code: &str,
         now_ms: f64,
         input: Option<&serde_json::Value>,
+        replies: Vec<Reply>,
     ) -> Outcome {
         let fuel = self.limits.fuel.saturating_mul(REPLAY_HEADROOM);
         let memory = self.limits.memory_bytes.saturating_mul(2);
-        self.run(code, now_ms, input, fuel, memory, Mode::Replay)
+        let mut replies = replies.into_iter();
+        let mut step = self.begin(code, now_ms, input, fuel, memory, Mode::Replay);
+        loop {
+            match step {
+                Step::Done(outcome) => return *outcome,
+                Step::Io(requests) => {
+                    let answers = requests
+                        .iter()
+                        .map(|_| replies.next().unwrap_or_else(io::unanswered))
+                        .collect();
+                    step = self.resume(answers);
+                }
+            }
+        }
     }
 
     /// Sets the global `input` for the next cell.
@@ -254,7 +359,7 @@ impl Engine {
         Ok(())
     }
 
-    fn run(
+    fn begin(
         &mut self,
         code: &str,
         now_ms: f64,
@@ -262,55 +367,122 @@ impl Engine {
         fuel: u64,
         memory: u64,
         mode: Mode,
-    ) -> Outcome {
+    ) -> Step {
         if let Some(error) = self.check_source(code) {
-            return Outcome::stopped(error, Logs::default(), Usage::default());
+            return Step::done(Outcome::stopped(error, Logs::default(), Usage::default()));
         }
         if let Err(err) = self.set_input(input) {
             let error = thrown::describe(&self.thrown_value(err), &mut self.ctx);
-            return Outcome::stopped(error, Logs::default(), Usage::default());
+            return Step::done(Outcome::stopped(error, Logs::default(), Usage::default()));
         }
         self.clock.set(now_ms);
-        budget::begin(fuel, usize::try_from(memory).unwrap_or(usize::MAX));
-        let ran = catch_unwind(AssertUnwindSafe(|| self.evaluate(code)));
-        let logs = self.console.borrow_mut().take();
-        let memory_used = budget::memory_used() as u64;
-        let usage = Usage {
-            fuel: fuel.saturating_sub(budget::fuel()),
-            memory_bytes: budget::memory_peak() as u64,
-            output_bytes: logs.bytes as u64,
+        self.queue.borrow_mut().clear();
+        self.in_flight.clear();
+        self.cell = Some(RunningCell {
+            mode,
+            completion: Ok(JsValue::undefined()),
+            constants: Vec::new(),
+            fuel,
+            fuel_left: fuel,
+            memory_left: memory,
+            memory_used: 0,
+            memory_peak: 0,
+        });
+        let code = code.to_string();
+        self.step(move |engine| engine.evaluate(&code))
+    }
+
+    /// Runs `work` and then the promise jobs under what is left of the cell's budget, and either
+    /// hands the cell's new I/O requests to the host or ends the cell.
+    fn step(&mut self, work: impl FnOnce(&mut Self) -> Result<(), JsError>) -> Step {
+        let Some(cell) = self.cell.as_ref() else {
+            return Step::done(Outcome::stopped(
+                internal_error("no cell is waiting for I/O"),
+                Logs::default(),
+                Usage::default(),
+            ));
         };
+        let memory_budget = cell.memory_left.saturating_sub(cell.memory_used);
+        budget::begin(
+            cell.fuel_left,
+            usize::try_from(memory_budget).unwrap_or(usize::MAX),
+        );
+        let ran = catch_unwind(AssertUnwindSafe(|| -> Result<bool, JsError> {
+            work(self)?;
+            self.ctx.run_jobs()?;
+            if !self.queue.borrow().is_empty() {
+                return Ok(false);
+            }
+            self.conclude()?;
+            Ok(true)
+        }));
+        let step_used = budget::memory_used() as u64;
+        let step_peak = budget::memory_peak() as u64;
+        let fuel_left = budget::fuel();
         let tripped = budget::end();
-        let result = match ran {
-            Ok(result) => result,
-            Err(panic) => {
-                return Outcome::stopped(
-                    panic_error(panic.as_ref(), tripped, &self.limits),
-                    logs,
-                    usage,
-                );
-            }
+        let Some(cell) = self.cell.as_mut() else {
+            return Step::done(Outcome::stopped(
+                internal_error("the cell vanished"),
+                Logs::default(),
+                Usage::default(),
+            ));
         };
-        if let Some(reason) = tripped {
-            return Outcome::stopped(exhausted_error(reason, &self.limits), logs, usage);
-        }
-        match result {
-            Ok(value) => {
-                self.retained_bytes = self.retained_bytes.saturating_add(memory_used);
-                match mode {
-                    Mode::Execute => self.finish(value, logs, usage),
-                    // Nobody reads a replayed cell's value: skip encoding it.
-                    Mode::Replay => Outcome::committed(Status::Ok, None, logs, usage),
-                }
-            }
-            Err(err) => match err.as_engine() {
-                Some(engine) => Outcome::stopped(engine_error(engine, &self.limits), logs, usage),
+        cell.memory_peak = cell.memory_peak.max(cell.memory_used + step_peak);
+        cell.memory_used += step_used;
+        cell.fuel_left = fuel_left;
+        let concluded = match ran {
+            Err(panic) => Err(panic_error(panic.as_ref(), tripped, &self.limits)),
+            Ok(_) if tripped.is_some() => Err(exhausted_error(
+                tripped.unwrap_or(Exhausted::Fuel),
+                &self.limits,
+            )),
+            Ok(Err(err)) => match err.as_engine() {
+                Some(engine) => Err(engine_error(engine, &self.limits)),
+                // A job failed in a way the cell cannot catch: the cell's error.
                 None => {
-                    self.retained_bytes = self.retained_bytes.saturating_add(memory_used);
-                    let error = thrown::describe(&self.thrown_value(err), &mut self.ctx);
-                    Outcome::committed(Status::Error, Some(error), logs, usage)
+                    cell.completion = Err(err);
+                    Ok(true)
                 }
             },
+            Ok(Ok(done)) => Ok(done),
+        };
+        match concluded {
+            Ok(false) => {
+                let pending: Vec<io::Pending> = self.queue.borrow_mut().drain(..).collect();
+                let requests = pending.iter().map(|p| p.request.clone()).collect();
+                self.in_flight = pending;
+                Step::Io(requests)
+            }
+            Ok(true) => Step::done(self.end_cell(None)),
+            Err(error) => Step::done(self.end_cell(Some(error))),
+        }
+    }
+
+    /// Ends the cell: encodes its result, or reports what stopped it.
+    fn end_cell(&mut self, stopped: Option<GuestError>) -> Outcome {
+        self.queue.borrow_mut().clear();
+        self.in_flight.clear();
+        let logs = self.console.borrow_mut().take();
+        let Some(cell) = self.cell.take() else {
+            return Outcome::stopped(internal_error("no cell"), logs, Usage::default());
+        };
+        let usage = Usage {
+            fuel: cell.fuel.saturating_sub(cell.fuel_left),
+            memory_bytes: cell.memory_peak,
+            output_bytes: logs.bytes as u64,
+        };
+        if let Some(error) = stopped {
+            return Outcome::stopped(error, logs, usage);
+        }
+        self.retained_bytes = self.retained_bytes.saturating_add(cell.memory_used);
+        match (cell.completion, cell.mode) {
+            (Ok(value), Mode::Execute) => self.finish(value, logs, usage),
+            // Nobody reads a replayed cell's value: skip encoding it.
+            (Ok(_), Mode::Replay) => Outcome::committed(Status::Ok, None, logs, usage),
+            (Err(err), _) => {
+                let error = thrown::describe(&self.thrown_value(err), &mut self.ctx);
+                Outcome::committed(Status::Error, Some(error), logs, usage)
+            }
         }
     }
 
@@ -341,8 +513,8 @@ impl Engine {
         None
     }
 
-    /// Parses and runs the cell and its promise jobs, and settles a promise completion value.
-    fn evaluate(&mut self, code: &str) -> Result<JsValue, JsError> {
+    /// Parses and starts the cell; its completion is kept for [`Engine::conclude`].
+    fn evaluate(&mut self, code: &str) -> Result<(), JsError> {
         let prepared = notebook::prepare(code);
         // Names this cell declares again stop being constants of an earlier cell.
         for name in &prepared.declared {
@@ -358,22 +530,33 @@ impl Engine {
             .hooks
             .eval
             .call(&JsValue::undefined(), &[source], &mut self.ctx);
-        let jobs = self.ctx.run_jobs();
-        let result = match (completion, jobs) {
-            (Err(e), _) | (Ok(_), Err(e)) => Err(e),
-            (Ok(value), Ok(())) => settle(value),
-        };
-        // The cell's `const`s become constants, whether it completed or threw (as in Node).
-        if result.as_ref().err().and_then(JsError::as_engine).is_none() {
-            for name in prepared.constants {
-                let arg = JsValue::from(js_string!(name.as_str()));
-                self.hooks
-                    .make_const
-                    .call(&JsValue::undefined(), &[arg], &mut self.ctx)?;
-                self.constants.insert(name);
-            }
+        if let Some(err) = completion.as_ref().err().and_then(JsError::as_engine) {
+            return Err(err.clone().into());
         }
-        result
+        if let Some(cell) = self.cell.as_mut() {
+            cell.completion = completion;
+            cell.constants = prepared.constants;
+        }
+        Ok(())
+    }
+
+    /// Once the cell has nothing left to wait for: settles a promise completion, and turns the
+    /// cell's `const`s into constants whether it completed or threw (as in Node).
+    fn conclude(&mut self) -> Result<(), JsError> {
+        let Some(cell) = self.cell.as_mut() else {
+            return Ok(());
+        };
+        let completion = std::mem::replace(&mut cell.completion, Ok(JsValue::undefined()));
+        cell.completion = completion.and_then(settle);
+        let constants = std::mem::take(&mut cell.constants);
+        for name in constants {
+            let arg = JsValue::from(js_string!(name.as_str()));
+            self.hooks
+                .make_const
+                .call(&JsValue::undefined(), &[arg], &mut self.ctx)?;
+            self.constants.insert(name);
+        }
+        Ok(())
     }
 
     fn thrown_value(&mut self, err: JsError) -> JsValue {
@@ -568,6 +751,8 @@ fn internal_error(detail: &str) -> GuestError {
 
 #[cfg(test)]
 mod builtins_tests;
+#[cfg(test)]
+mod io_tests;
 #[cfg(test)]
 mod regex_tests;
 #[cfg(test)]

@@ -2,6 +2,9 @@
 
 pub mod protocol;
 pub mod record;
+pub mod turn;
 
+#[cfg(target_arch = "wasm32")]
+pub mod files;
 #[cfg(target_arch = "wasm32")]
 pub mod object;

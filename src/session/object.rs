@@ -4,9 +4,9 @@
 //! SQLite journal before answering, rebuilds the realm by replaying the journal when it wakes
 //! without one, and deletes everything the session owns when it expires or is deleted.
 //!
-//! Requests run one at a time in arrival order: a cell runs synchronously between two awaits, so
-//! no other event can interleave with it (the Workers runtime runs one event at a time per
-//! object; https://developers.cloudflare.com/durable-objects/concepts/durable-object-lifecycle/).
+//! Requests that change the session (exec, file writes, delete) take a turn ([`Turns`]) and run
+//! one at a time in arrival order, even while a cell waits for I/O; between awaits the runtime
+//! runs one event at a time per object anyway.
 
 use std::cell::RefCell;
 
@@ -15,11 +15,16 @@ use worker::{durable_object, DurableObject, Env, Method, Request, Response, Sche
 
 use crate::{
     api::{error::ApiError, handler::json_response, wire},
-    engine::{Engine, Outcome},
+    engine::{Engine, Outcome, Step},
+    files::staging::Quotas,
+    host_io::{CellIo, Files},
     ids,
+    net::{client::Client, policy::AllowList},
     session::{
+        files,
         protocol::{self, CreateCommand},
         record::SessionRecord,
+        turn::Turns,
     },
     storage::{artifacts, journal, metadata, migrations},
 };
@@ -32,12 +37,15 @@ const KV_SYNC_INTERVAL_MS: i64 = 1000;
 const MAX_JOURNAL_CELLS: i64 = 5_000;
 /// Most fuel the journaled cells together may have used (the replay's work).
 const MAX_JOURNAL_FUEL: i64 = 300_000_000;
+/// Most bytes of I/O replies (file reads, fetch responses) the journal keeps for replay.
+const MAX_JOURNAL_IO_BYTES: i64 = 64 << 20;
 
 #[durable_object]
 pub struct SessionObject {
     state: State,
     env: Env,
     inner: Shared,
+    turns: Turns,
 }
 
 /// The object's in-memory state. Built with panic=unwind, the runtime glue requires the object
@@ -81,21 +89,44 @@ impl DurableObject for SessionObject {
             state,
             env,
             inner: Shared(RefCell::new(Inner::default())),
+            turns: Turns::default(),
         }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let result = match (req.method(), req.path().as_str()) {
+        let path = req.path();
+        let result = match (req.method(), path.as_str()) {
             (Method::Post, protocol::CREATE) => match req.json::<CreateCommand>().await {
                 Ok(cmd) => self.create(cmd).await,
                 Err(e) => Err(internal("create command", e)),
             },
             (Method::Get, protocol::INFO) => self.info(),
-            (Method::Post, protocol::DELETE) => self.delete().await,
+            (Method::Post, protocol::DELETE) => {
+                let _turn = self.turns.take().await;
+                self.delete().await
+            }
             (Method::Post, protocol::EXEC) => {
+                let origin = req.headers().get(protocol::ORIGIN_HEADER).ok().flatten();
                 match req.json::<crate::api::wire::ExecRequest>().await {
-                    Ok(cmd) => self.exec(&cmd.code, cmd.input.as_ref()).await,
+                    Ok(cmd) => {
+                        let _turn = self.turns.take().await;
+                        self.exec(&cmd.code, cmd.input.as_ref(), origin.as_deref())
+                            .await
+                    }
                     Err(e) => Err(internal("exec command", e)),
+                }
+            }
+            (Method::Get, protocol::FILES) => match self.live().await {
+                Ok(_) => files::list(&self.sql(), &req),
+                Err(e) => Err(e),
+            },
+            (method, p) if p.starts_with(protocol::FILES) => {
+                // The Worker sent a normalised path, percent-encoded per segment.
+                match crate::files::path::from_url(
+                    p[protocol::FILES.len()..].trim_start_matches('/'),
+                ) {
+                    Ok(file) => self.file(method, &file, req).await,
+                    Err(e) => Err(ApiError::InvalidPath(e.to_string())),
                 }
             }
             _ => Err(ApiError::NotFound("no such object route".into())),
@@ -131,6 +162,38 @@ impl DurableObject for SessionObject {
 impl SessionObject {
     fn sql(&self) -> worker::SqlStorage {
         self.state.storage().sql()
+    }
+
+    /// One file route; writes take a turn so they never interleave with a cell.
+    async fn file(&self, method: Method, path: &str, req: Request) -> Result<Response, ApiError> {
+        let record = self.live().await?;
+        let sql = self.sql();
+        match method {
+            Method::Get => files::get(&self.env, &sql, &record, path, &req, true).await,
+            Method::Head => files::get(&self.env, &sql, &record, path, &req, false).await,
+            Method::Put => {
+                let _turn = self.turns.take().await;
+                let response = files::put(&self.env, &sql, &record, path, req).await;
+                self.files_changed();
+                response
+            }
+            Method::Delete => {
+                let _turn = self.turns.take().await;
+                let response = files::delete(&self.env, &sql, &record, path).await;
+                self.files_changed();
+                response
+            }
+            _ => Err(ApiError::MethodNotAllowed {
+                allow: "GET, HEAD, PUT, DELETE",
+            }),
+        }
+    }
+
+    /// Brings the KV record's file totals up to date (throttled like other counters).
+    fn files_changed(&self) {
+        if let Ok(Some(record)) = self.load() {
+            self.sync_metadata(&record, now_ms());
+        }
     }
 
     /// The session row, applying migrations first if this instance has not yet.
@@ -169,6 +232,10 @@ impl SessionObject {
             seed: seed as i64,
             execution_count: 0,
             limits: serde_json::to_string(&cmd.limits).map_err(|e| internal("limits", e))?,
+            network: serde_json::to_string(&cmd.network).map_err(|e| internal("network", e))?,
+            env: serde_json::to_string(&cmd.env).map_err(|e| internal("env", e))?,
+            files_count: 0,
+            files_bytes: 0,
         };
         journal::insert_session(&self.sql(), &record).map_err(|e| internal("insert", e))?;
         self.schedule_alarm(&record).await;
@@ -203,7 +270,7 @@ impl SessionObject {
             .await
             .map_err(|e| internal("kv delete", e))?;
         let sql = self.sql();
-        for table in ["session", "journal"] {
+        for table in ["session", "journal", "journal_io", "files"] {
             sql.exec(&format!("DELETE FROM {table}"), None)
                 .map_err(|e| internal("sql delete", e))?;
         }
@@ -242,37 +309,80 @@ impl SessionObject {
         &self,
         code: &str,
         input: Option<&serde_json::Value>,
+        origin: Option<&str>,
     ) -> Result<Response, ApiError> {
         let mut record = self.live().await?;
         let now = now_ms();
         let started = worker::Date::now().as_millis();
         let journal = journal::size(&self.sql()).map_err(|e| internal("journal size", e))?;
-        if journal.cells >= MAX_JOURNAL_CELLS || journal.fuel >= MAX_JOURNAL_FUEL {
+        if journal.cells >= MAX_JOURNAL_CELLS
+            || journal.fuel >= MAX_JOURNAL_FUEL
+            || journal.io_bytes >= MAX_JOURNAL_IO_BYTES
+        {
             let outcome = Outcome::refused(
                 "journal",
                 format!(
-                    "this session holds {} cells that used {} fuel, the most a session keeps \
-                     (at most {MAX_JOURNAL_CELLS} cells and {MAX_JOURNAL_FUEL} fuel, so it can be \
-                     rebuilt quickly); the cell did not run: start a new session",
-                    journal.cells, journal.fuel
+                    "this session holds {} cells that used {} fuel and {} bytes of I/O, the most \
+                     a session keeps (at most {MAX_JOURNAL_CELLS} cells, {MAX_JOURNAL_FUEL} fuel \
+                     and {MAX_JOURNAL_IO_BYTES} bytes, so it can be rebuilt quickly); the cell \
+                     did not run: start a new session",
+                    journal.cells, journal.fuel, journal.io_bytes
                 ),
             );
             return json_response(200, &wire::exec_result(&outcome, record.execution_count, 0));
         }
-        let outcome = self.run_cell(&record, code, now as f64, input)?;
+        let limits = record.limits();
+        let allow = AllowList::parse(&record.network_rules()).unwrap_or_default();
+        let client = Client::new(allow, origin.and_then(split_origin), &limits);
+        let files = Files::Session {
+            env: &self.env,
+            sql: self.sql(),
+            tenant: record.tenant.clone(),
+            id: record.id.clone(),
+        };
+        let mut io = CellIo::new(files, Quotas::from(&limits), client, now);
+        let mut step = self.start_cell(&record, code, now as f64, input)?;
+        let outcome = loop {
+            match step {
+                Step::Done(outcome) => break *outcome,
+                Step::Io(requests) => {
+                    let replies = io.serve(requests).await;
+                    let mut inner = self.inner.borrow_mut();
+                    let engine = inner.engine.as_mut().ok_or(ApiError::Internal)?;
+                    step = engine.resume(replies);
+                }
+            }
+        };
         record.execution_count += 1;
         record.last_used_at = now;
         let sql = self.sql();
         if !outcome.committed {
-            // Stopped mid-way: drop the realm so the next cell replays the journal without it.
+            // Stopped mid-way: drop the realm so the next cell replays the journal without it;
+            // its file changes are dropped with it.
             self.inner.borrow_mut().engine = None;
             journal::touch(&sql, &record).map_err(|e| internal("touch", e))?;
         } else {
-            journal::append(&sql, &record, code, now as f64, input, outcome.usage.fuel)
-                .map_err(|e| internal("journal", e))?;
+            let replies = std::mem::take(&mut io.replies);
+            // Files first: a cell is acknowledged only once what it wrote is stored.
+            if let Err(e) = io.commit().await {
+                self.inner.borrow_mut().engine = None;
+                return Err(internal("store files", e));
+            }
+            journal::append(
+                &sql,
+                &record,
+                &journal::Cell {
+                    code,
+                    now_ms: now as f64,
+                    input,
+                    fuel: outcome.usage.fuel,
+                    replies: &replies,
+                },
+            )
+            .map_err(|e| internal("journal", e))?;
         }
         let duration_ms = worker::Date::now().as_millis().saturating_sub(started);
-        self.sync_metadata(&record, now);
+        self.sync_metadata(&self.load()?.unwrap_or(record.clone()), now);
         self.schedule_alarm(&record).await;
         json_response(
             200,
@@ -280,25 +390,26 @@ impl SessionObject {
         )
     }
 
-    /// Runs a cell on the realm, rebuilding the realm from the journal first if needed.
-    fn run_cell(
+    /// Starts a cell on the realm, rebuilding the realm from the journal first if needed.
+    fn start_cell(
         &self,
         record: &SessionRecord,
         code: &str,
         now: f64,
         input: Option<&serde_json::Value>,
-    ) -> Result<Outcome, ApiError> {
+    ) -> Result<Step, ApiError> {
         let mut inner = self.inner.borrow_mut();
         if inner.engine.is_none() {
-            let mut engine = Engine::new(record.seed as u64, record.limits())
+            let mut engine = Engine::with_env(record.seed as u64, record.limits(), &record.env())
                 .map_err(|e| internal("engine", e))?;
             for entry in journal::entries(&self.sql()).map_err(|e| internal("journal read", e))? {
-                engine.replay(&entry.code, entry.now_ms, entry.input().as_ref());
+                let input = entry.input();
+                engine.replay(&entry.code, entry.now_ms, input.as_ref(), entry.replies);
             }
             inner.engine = Some(engine);
         }
         let engine = inner.engine.as_mut().ok_or(ApiError::Internal)?;
-        Ok(engine.execute_with_input(code, now, input))
+        Ok(engine.start(code, now, input))
     }
 
     /// Updates the KV record in the background, at most once per `KV_SYNC_INTERVAL_MS`; a
@@ -322,4 +433,10 @@ impl SessionObject {
             }
         });
     }
+}
+
+/// `host:port` (as the Worker saw its own URL) → host and port.
+fn split_origin(origin: &str) -> Option<(String, u16)> {
+    let (host, port) = origin.rsplit_once(':')?;
+    Some((host.to_string(), port.parse().ok()?))
 }

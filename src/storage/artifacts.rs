@@ -20,3 +20,50 @@ pub async fn delete_all(env: &Env, tenant: &str, id: &str) -> worker::Result<()>
         }
     }
 }
+
+/// Stores one file's bytes (from a stream of known length, or in memory).
+pub async fn put(
+    env: &Env,
+    key: &str,
+    data: worker::Data,
+    content_type: &str,
+) -> worker::Result<worker::Object> {
+    env.bucket(bindings::ARTIFACTS)?
+        .put(key, data)
+        .http_metadata(worker::HttpMetadata {
+            content_type: Some(content_type.to_string()),
+            ..Default::default()
+        })
+        .execute()
+        .await?
+        .ok_or_else(|| worker::Error::RustError("R2 stored nothing".into()))
+}
+
+/// One file, or the part of it `range` asks for.
+pub async fn get(
+    env: &Env,
+    key: &str,
+    range: Option<worker::Range>,
+) -> worker::Result<Option<worker::Object>> {
+    let bucket = env.bucket(bindings::ARTIFACTS)?;
+    let mut get = bucket.get(key);
+    if let Some(range) = range {
+        get = get.range(range);
+    }
+    get.execute().await
+}
+
+/// All of one file's bytes.
+pub async fn read(env: &Env, key: &str) -> worker::Result<Option<Vec<u8>>> {
+    match get(env, key, None).await? {
+        Some(object) => match object.body() {
+            Some(body) => Ok(Some(body.bytes().await?)),
+            None => Ok(Some(Vec::new())),
+        },
+        None => Ok(None),
+    }
+}
+
+pub async fn delete(env: &Env, key: &str) -> worker::Result<()> {
+    env.bucket(bindings::ARTIFACTS)?.delete(key).await
+}

@@ -3,15 +3,31 @@
 use serde::Deserialize;
 use worker::SqlStorage;
 
-use crate::session::record::SessionRecord;
+use crate::{engine::Reply, session::record::SessionRecord};
+
+/// Largest piece of a journaled reply per row (SQLite rows in Durable Objects are at most 2 MB).
+const REPLY_PART_BYTES: usize = 1 << 20;
 
 /// One acknowledged cell.
 #[derive(Debug, Clone, Deserialize)]
 pub struct JournalEntry {
+    pub seq: i64,
     pub code: String,
     pub now_ms: f64,
     /// JSON text of the cell's `input`.
     pub input: Option<String>,
+    /// The replies its I/O got, in order.
+    #[serde(skip)]
+    pub replies: Vec<Reply>,
+}
+
+/// A cell to journal.
+pub struct Cell<'a> {
+    pub code: &'a str,
+    pub now_ms: f64,
+    pub input: Option<&'a serde_json::Value>,
+    pub fuel: u64,
+    pub replies: &'a [Reply],
 }
 
 impl JournalEntry {
@@ -27,7 +43,9 @@ pub fn load_session(sql: &SqlStorage) -> worker::Result<Option<SessionRecord>> {
     let rows: Vec<SessionRecord> = sql
         .exec(
             "SELECT id, tenant, created_at, last_used_at, ttl_seconds, metadata, seed, \
-             execution_count, limits FROM session LIMIT 1",
+             execution_count, limits, network, env, \
+             (SELECT COUNT(*) FROM files) AS files_count, \
+             (SELECT COALESCE(SUM(size), 0) FROM files) AS files_bytes FROM session LIMIT 1",
             None,
         )?
         .to_array()?;
@@ -37,7 +55,7 @@ pub fn load_session(sql: &SqlStorage) -> worker::Result<Option<SessionRecord>> {
 pub fn insert_session(sql: &SqlStorage, r: &SessionRecord) -> worker::Result<()> {
     sql.exec(
         "INSERT INTO session (id, tenant, created_at, last_used_at, ttl_seconds, metadata, seed, \
-         execution_count, limits) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         execution_count, limits, network, env) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         vec![
             r.id.as_str().into(),
             r.tenant.as_str().into(),
@@ -48,30 +66,46 @@ pub fn insert_session(sql: &SqlStorage, r: &SessionRecord) -> worker::Result<()>
             r.seed.into(),
             r.execution_count.into(),
             r.limits.as_str().into(),
+            r.network.as_str().into(),
+            r.env.as_str().into(),
         ],
     )?;
     Ok(())
 }
 
-/// Records an acknowledged cell and the session's new counters, in the same event, so both are
-/// committed together before the response leaves.
-pub fn append(
-    sql: &SqlStorage,
-    r: &SessionRecord,
-    code: &str,
-    now_ms: f64,
-    input: Option<&serde_json::Value>,
-    fuel: u64,
-) -> worker::Result<()> {
-    sql.exec(
-        "INSERT INTO journal (code, now_ms, input, fuel) VALUES (?, ?, ?, ?)",
-        vec![
-            code.into(),
-            now_ms.into(),
-            input.map(|v| v.to_string()).into(),
-            (fuel.min(i64::MAX as u64) as i64).into(),
-        ],
-    )?;
+/// Records an acknowledged cell, its I/O replies and the session's new counters, in the same
+/// event, so all are committed together before the response leaves.
+pub fn append(sql: &SqlStorage, r: &SessionRecord, cell: &Cell<'_>) -> worker::Result<()> {
+    #[derive(Deserialize)]
+    struct Seq {
+        seq: i64,
+    }
+    let rows: Vec<Seq> = sql
+        .exec(
+            "INSERT INTO journal (code, now_ms, input, fuel) VALUES (?, ?, ?, ?) RETURNING seq",
+            vec![
+                cell.code.into(),
+                cell.now_ms.into(),
+                cell.input.map(|v| v.to_string()).into(),
+                (cell.fuel.min(i64::MAX as u64) as i64).into(),
+            ],
+        )?
+        .to_array()?;
+    let seq = rows.first().map(|r| r.seq).unwrap_or_default();
+    for (n, reply) in cell.replies.iter().enumerate() {
+        let bytes = reply.encode();
+        for (part, chunk) in bytes.chunks(REPLY_PART_BYTES).enumerate() {
+            sql.exec(
+                "INSERT INTO journal_io (seq, n, part, data) VALUES (?, ?, ?, ?)",
+                vec![
+                    seq.into(),
+                    (n as i64).into(),
+                    (part as i64).into(),
+                    worker::SqlStorageValue::Blob(chunk.to_vec()),
+                ],
+            )?;
+        }
+    }
     touch(sql, r)
 }
 
@@ -89,20 +123,76 @@ pub fn touch(sql: &SqlStorage, r: &SessionRecord) -> worker::Result<()> {
 pub struct JournalSize {
     pub cells: i64,
     pub fuel: i64,
+    #[serde(default)]
+    pub io_bytes: i64,
 }
 
 pub fn size(sql: &SqlStorage) -> worker::Result<JournalSize> {
     let rows: Vec<JournalSize> = sql
         .exec(
-            "SELECT COUNT(*) AS cells, COALESCE(SUM(fuel), 0) AS fuel FROM journal",
+            "SELECT COUNT(*) AS cells, COALESCE(SUM(fuel), 0) AS fuel, \
+             (SELECT COALESCE(SUM(length(data)), 0) FROM journal_io) AS io_bytes FROM journal",
             None,
         )?
         .to_array()?;
     Ok(rows.into_iter().next().unwrap_or_default())
 }
 
-/// Every acknowledged cell, oldest first.
+/// Every acknowledged cell with its replies, oldest first.
 pub fn entries(sql: &SqlStorage) -> worker::Result<Vec<JournalEntry>> {
-    sql.exec("SELECT code, now_ms, input FROM journal ORDER BY seq", None)?
-        .to_array()
+    let mut entries: Vec<JournalEntry> = sql
+        .exec(
+            "SELECT seq, code, now_ms, input FROM journal ORDER BY seq",
+            None,
+        )?
+        .to_array()?;
+    let mut at = 0;
+    let mut current: Option<(i64, i64, Vec<u8>)> = None;
+    let finish =
+        |entries: &mut Vec<JournalEntry>, at: &mut usize, (seq, _, bytes): (i64, i64, Vec<u8>)| {
+            while *at < entries.len() && entries[*at].seq < seq {
+                *at += 1;
+            }
+            if let Some(entry) = entries.get_mut(*at).filter(|e| e.seq == seq) {
+                match Reply::decode(&bytes) {
+                    Ok(reply) => entry.replies.push(reply),
+                    Err(e) => worker::console_error!("journal reply {seq}: {e}"),
+                }
+            }
+        };
+    let cursor = sql.exec(
+        "SELECT seq, n, data FROM journal_io ORDER BY seq, n, part",
+        None,
+    )?;
+    for row in cursor.raw() {
+        let row = row?;
+        let (Some(seq), Some(n), Some(worker::SqlStorageValue::Blob(data))) = (
+            row.first().and_then(integer),
+            row.get(1).and_then(integer),
+            row.get(2).cloned(),
+        ) else {
+            continue;
+        };
+        match &mut current {
+            Some((s, m, bytes)) if *s == seq && *m == n => bytes.extend_from_slice(&data),
+            _ => {
+                if let Some(done) = current.take() {
+                    finish(&mut entries, &mut at, done);
+                }
+                current = Some((seq, n, data));
+            }
+        }
+    }
+    if let Some(done) = current.take() {
+        finish(&mut entries, &mut at, done);
+    }
+    Ok(entries)
+}
+
+fn integer(value: &worker::SqlStorageValue) -> Option<i64> {
+    match value {
+        worker::SqlStorageValue::Integer(i) => Some(*i),
+        worker::SqlStorageValue::Float(f) => Some(*f as i64),
+        _ => None,
+    }
 }

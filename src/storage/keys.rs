@@ -15,6 +15,11 @@ pub fn artifacts_prefix(tenant: &str, id: &str) -> String {
     format!("{tenant}/{id}/")
 }
 
+/// R2 key of one of a session's files (`path` is normalised, see `files::path`).
+pub fn file_key(tenant: &str, id: &str, path: &str) -> String {
+    format!("{}files/{path}", artifacts_prefix(tenant, id))
+}
+
 /// Name of a session's Durable Object: the tenant is part of it, so another tenant naming the
 /// same session ID reaches a different, empty object.
 pub fn object_name(tenant: &str, id: &str) -> String {
@@ -32,5 +37,7 @@ mod tests {
         assert!(!session_record("ab", "x").starts_with(&tenant_sessions_prefix("a")));
         assert_ne!(object_name("a", "ses_1"), object_name("b", "ses_1"));
         assert_eq!(artifacts_prefix("a", "ses_1"), "a/ses_1/");
+        assert_eq!(file_key("a", "ses_1", "d/x.csv"), "a/ses_1/files/d/x.csv");
+        assert!(file_key("a", "ses_1", "x").starts_with(&artifacts_prefix("a", "ses_1")));
     }
 }

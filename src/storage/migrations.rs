@@ -5,6 +5,10 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/0001_session.sql")),
     (2, include_str!("../../migrations/0002_limits_and_fuel.sql")),
     (3, include_str!("../../migrations/0003_journal_input.sql")),
+    (
+        4,
+        include_str!("../../migrations/0004_files_network_env.sql"),
+    ),
 ];
 
 #[cfg(target_arch = "wasm32")]

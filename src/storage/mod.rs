@@ -7,6 +7,8 @@ pub mod migrations;
 #[cfg(target_arch = "wasm32")]
 pub mod artifacts;
 #[cfg(target_arch = "wasm32")]
+pub mod file_index;
+#[cfg(target_arch = "wasm32")]
 pub mod journal;
 #[cfg(target_arch = "wasm32")]
 pub mod metadata;

@@ -1,0 +1,161 @@
+//! Serves a cell's guest I/O: file requests against the session's files (or a run's in-memory
+//! files) with the cell's staged changes on top, and `fetch` through the network [`Client`].
+//! Every reply is kept, in order, for the journal.
+
+use worker::{Env, SqlStorage};
+
+use crate::{
+    engine::{
+        io::{ErrorKind, Failure},
+        Reply, Request,
+    },
+    files::{
+        staging::{Action, MemoryFiles, Quotas, Staged},
+        FileInfo,
+    },
+    net::client::Client,
+    storage::{artifacts, file_index, keys},
+};
+
+/// Most guest I/O calls per execution: each reply is journaled, so the journal stays bounded.
+pub const MAX_IO_PER_EXEC: usize = 1000;
+
+/// Where a cell's files are stored.
+pub enum Files<'a> {
+    /// A session's files: the index in the object's SQL, the bytes in R2.
+    Session {
+        env: &'a Env,
+        sql: SqlStorage,
+        tenant: String,
+        id: String,
+    },
+    /// A one-shot run's input files.
+    Memory(MemoryFiles),
+}
+
+/// One execution's I/O.
+pub struct CellIo<'a> {
+    files: Files<'a>,
+    staged: Staged,
+    quotas: Quotas,
+    client: Client,
+    now_ms: i64,
+    /// Every reply given, in order: the journal's record of the cell's I/O.
+    pub replies: Vec<Reply>,
+}
+
+impl<'a> CellIo<'a> {
+    pub fn new(files: Files<'a>, quotas: Quotas, client: Client, now_ms: i64) -> Self {
+        Self {
+            files,
+            staged: Staged::default(),
+            quotas,
+            client,
+            now_ms,
+            replies: Vec::new(),
+        }
+    }
+
+    /// Performs `requests` in order and returns their replies.
+    pub async fn serve(&mut self, requests: Vec<Request>) -> Vec<Reply> {
+        let mut out = Vec::with_capacity(requests.len());
+        for request in requests {
+            let reply = if self.replies.len() >= MAX_IO_PER_EXEC {
+                Reply::Failed(Failure::new(
+                    ErrorKind::RangeError,
+                    None,
+                    format!("I/O limit: an execution may make at most {MAX_IO_PER_EXEC} fs and fetch calls"),
+                ))
+            } else {
+                self.perform(request).await
+            };
+            self.replies.push(reply.clone());
+            out.push(reply);
+        }
+        out
+    }
+
+    async fn perform(&mut self, request: Request) -> Reply {
+        if let Request::Fetch(fetch) = request {
+            return self.client.fetch(fetch).await;
+        }
+        let action = match &self.files {
+            Files::Session { sql, .. } => self.staged.handle(
+                request,
+                &file_index::SqlIndex(sql),
+                self.quotas,
+                self.now_ms,
+            ),
+            Files::Memory(memory) => self
+                .staged
+                .handle(request, memory, self.quotas, self.now_ms),
+        };
+        match action {
+            Action::Reply(reply) => reply,
+            Action::ReadStored(path) => self.read_stored(&path).await,
+        }
+    }
+
+    async fn read_stored(&self, path: &str) -> Reply {
+        match &self.files {
+            Files::Memory(memory) => match memory.read(path) {
+                Some(bytes) => Reply::Bytes(bytes.to_vec()),
+                None => Reply::Failed(Failure::not_found(path)),
+            },
+            Files::Session {
+                env, tenant, id, ..
+            } => match artifacts::read(env, &keys::file_key(tenant, id, path)).await {
+                Ok(Some(bytes)) => Reply::Bytes(bytes),
+                Ok(None) => Reply::Failed(Failure::not_found(path)),
+                Err(e) => Reply::Failed(Failure::new(
+                    ErrorKind::Error,
+                    Some("EIO"),
+                    format!("EIO: could not read {path}: {e}"),
+                )),
+            },
+        }
+    }
+
+    /// The cell's changes, for a one-shot run's answer (nothing is stored).
+    pub fn into_staged(self) -> Staged {
+        self.staged
+    }
+
+    /// Stores the cell's changes (its effects stand): bytes to R2 first, then the index.
+    pub async fn commit(self) -> worker::Result<()> {
+        let Files::Session {
+            env,
+            sql,
+            tenant,
+            id,
+        } = self.files
+        else {
+            return Ok(());
+        };
+        for (path, change) in self.staged.into_changes() {
+            let key = keys::file_key(&tenant, &id, &path);
+            match change {
+                Some(file) => {
+                    let size = file.data.len() as u64;
+                    let object =
+                        artifacts::put(env, &key, file.data.into(), &file.content_type).await?;
+                    file_index::upsert(
+                        &sql,
+                        &FileInfo {
+                            path,
+                            size,
+                            content_type: file.content_type,
+                            etag: object.etag(),
+                            modified_ms: file.modified_ms,
+                        },
+                    )?;
+                }
+                None => {
+                    artifacts::delete(env, &key).await?;
+                    file_index::remove(&sql, &path)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}

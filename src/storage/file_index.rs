@@ -1,0 +1,133 @@
+//! The index of a session's files in the object's SQL (table `files`): what quotas, listings and
+//! `stat` read. The bytes are in R2 (`storage::artifacts`); the index is written after R2, so
+//! every indexed file has its bytes stored.
+
+use serde::Deserialize;
+use worker::SqlStorage;
+
+use crate::files::{
+    staging::{Index, Totals},
+    FileInfo,
+};
+
+#[derive(Deserialize)]
+struct Row {
+    path: String,
+    size: i64,
+    content_type: String,
+    etag: String,
+    modified_ms: i64,
+}
+
+impl From<Row> for FileInfo {
+    fn from(row: Row) -> Self {
+        FileInfo {
+            path: row.path,
+            size: row.size.max(0) as u64,
+            content_type: row.content_type,
+            etag: row.etag,
+            modified_ms: row.modified_ms,
+        }
+    }
+}
+
+const COLUMNS: &str = "path, size, content_type, etag, modified_ms";
+
+fn rows(sql: &SqlStorage, query: &str, args: Vec<worker::SqlStorageValue>) -> Vec<FileInfo> {
+    match sql.exec(query, args).and_then(|c| c.to_array::<Row>()) {
+        Ok(rows) => rows.into_iter().map(FileInfo::from).collect(),
+        Err(e) => {
+            worker::console_error!("file index: {e}");
+            Vec::new()
+        }
+    }
+}
+
+pub fn get(sql: &SqlStorage, path: &str) -> Option<FileInfo> {
+    rows(
+        sql,
+        &format!("SELECT {COLUMNS} FROM files WHERE path = ?"),
+        vec![path.into()],
+    )
+    .into_iter()
+    .next()
+}
+
+/// Up to `limit` files whose path starts with `prefix` and sorts after `after`, in path order.
+pub fn page(sql: &SqlStorage, prefix: &str, after: &str, limit: u32) -> Vec<FileInfo> {
+    rows(
+        sql,
+        &format!(
+            "SELECT {COLUMNS} FROM files WHERE substr(path, 1, length(?1)) = ?1 AND path > ?2 \
+             ORDER BY path LIMIT ?3"
+        ),
+        vec![prefix.into(), after.into(), i64::from(limit).into()],
+    )
+}
+
+pub fn totals(sql: &SqlStorage) -> Totals {
+    #[derive(Deserialize)]
+    struct Sums {
+        count: i64,
+        bytes: i64,
+    }
+    match sql
+        .exec(
+            "SELECT COUNT(*) AS count, COALESCE(SUM(size), 0) AS bytes FROM files",
+            None,
+        )
+        .and_then(|c| c.to_array::<Sums>())
+    {
+        Ok(rows) => rows
+            .into_iter()
+            .next()
+            .map(|s| Totals {
+                count: s.count.max(0) as u64,
+                bytes: s.bytes.max(0) as u64,
+            })
+            .unwrap_or_default(),
+        Err(e) => {
+            worker::console_error!("file totals: {e}");
+            Totals::default()
+        }
+    }
+}
+
+pub fn upsert(sql: &SqlStorage, file: &FileInfo) -> worker::Result<()> {
+    sql.exec(
+        "INSERT INTO files (path, size, content_type, etag, modified_ms) VALUES (?, ?, ?, ?, ?) \
+         ON CONFLICT(path) DO UPDATE SET size = excluded.size, \
+         content_type = excluded.content_type, etag = excluded.etag, \
+         modified_ms = excluded.modified_ms",
+        vec![
+            file.path.as_str().into(),
+            (file.size as i64).into(),
+            file.content_type.as_str().into(),
+            file.etag.as_str().into(),
+            file.modified_ms.into(),
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn remove(sql: &SqlStorage, path: &str) -> worker::Result<()> {
+    sql.exec("DELETE FROM files WHERE path = ?", vec![path.into()])?;
+    Ok(())
+}
+
+/// The index as the guest `fs` sees it.
+pub struct SqlIndex<'a>(pub &'a SqlStorage);
+
+impl Index for SqlIndex<'_> {
+    fn get(&self, path: &str) -> Option<FileInfo> {
+        get(self.0, path)
+    }
+
+    fn list(&self, prefix: &str) -> Vec<FileInfo> {
+        page(self.0, prefix, "", u32::MAX)
+    }
+
+    fn totals(&self) -> Totals {
+        totals(self.0)
+    }
+}
