@@ -4,9 +4,18 @@
 //   (a) POST /v1/sessions/{id}/exec of `1+1` in a warm session
 //   (b) POST /v1/sessions followed by the new session's first exec of `1+1`
 //   (c) GET /healthz, the cheapest route of the same Worker: the cost of the HTTP path
+//   (d) POST /v1/run of `1+1`: a one-shot run in a fresh realm, no Durable Object
+//   (e) POST /v1/run of `input.xs.reduce((a,b)=>a+b,0)` with `input: {xs: [100 numbers]}`
 //
-// (a) and (c) alternate request by request, so drift in the machine affects both alike.
+// (a), (c), (d) and (e) alternate request by request, so drift in the machine affects them alike
+// ((d) and (e) only when the build answers POST /v1/run, so an older BENCH_BASELINE still runs).
 // Iteration counts: BENCH_ITERATIONS (default 200), BENCH_WARMUP (20), BENCH_CREATE (50).
+//
+// File throughput: PUT and GET /v1/sessions/{id}/files/{path} of random bytes in one session,
+// BENCH_FILES=<bytes>:<repeats>,... (default 1024:50,1048576:10,26214400:3, i.e. 1 KiB, 1 MiB,
+// 25 MiB; at most 32 MiB, the default limits.file_bytes). p50 ms and MiB/s (of the p50) per size
+// and direction; before the timed rounds, one PUT + GET per size checks that the bytes come back
+// unchanged (sha256) and the run fails if not.
 //
 // Also: fuel per second of CPU for three kinds of code, and the time to rebuild a session from
 // journals of BENCH_JOURNALS cells (default 10,100,1000).
@@ -14,6 +23,7 @@
 // BENCH_BASELINE=<dir of another checkout, built>: measures (a)-(c) of that build too, in the
 // same run, and prints how this build's ratios compare (e.g. the cost of the sandbox guards).
 import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,6 +33,13 @@ import { ROOT, api, startSandbox } from '../test/harness.mjs';
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 200);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 20);
 const CREATE = Number(process.env.BENCH_CREATE ?? 50);
+const FILES = (process.env.BENCH_FILES ?? '1024:50,1048576:10,26214400:3').split(',').map((spec) => {
+  const [bytes, repeats] = spec.split(':').map(Number);
+  if (!(bytes > 0 && repeats > 0)) throw new Error(`BENCH_FILES: bad entry ${spec} (want <bytes>:<repeats>)`);
+  return { bytes, repeats };
+});
+const RUN_INPUT = { xs: Array.from({ length: 100 }, (_, i) => i + 1) };
+const RUN_INPUT_SUM = 5050;
 
 function percentile(sorted, p) {
   const rank = Math.ceil((p / 100) * sorted.length);
@@ -54,15 +71,30 @@ async function latency(start = startSandbox, extras = true) {
     const create = () => client.req('POST', '/v1/sessions', { body: {} });
     const exec = (id) => client.req('POST', `/v1/sessions/${id}/exec`, { body: { code: '1+1' } });
     const health = () => anonymous.req('GET', '/healthz');
+    const run = () => client.req('POST', '/v1/run', { body: { code: '1+1' } });
+    const runInput = () =>
+      client.req('POST', '/v1/run', { body: { code: 'input.xs.reduce((a,b)=>a+b,0)', input: RUN_INPUT } });
+    const checkRun = (res, want, what) => {
+      expect(res, 200, what);
+      if (res.json?.value !== want) throw new Error(`${what} gave ${res.text.slice(0, 500)}`);
+    };
+    // A build without POST /v1/run (an older BENCH_BASELINE) is measured without (d) and (e).
+    const hasRun = (await run()).status !== 404;
 
     const { id } = expect(await create(), 201, 'create').json;
     for (let i = 0; i < WARMUP; i++) {
       expect(await exec(id), 200, 'exec');
       expect(await health(), 200, 'healthz');
+      if (hasRun) {
+        checkRun(await run(), 2, 'run of 1+1');
+        checkRun(await runInput(), RUN_INPUT_SUM, 'run with input');
+      }
     }
 
     const a = [];
     const c = [];
+    const d = [];
+    const e = [];
     for (let i = 0; i < ITERATIONS; i++) {
       const [tc, hres] = await timed(health);
       expect(hres, 200, 'healthz');
@@ -71,7 +103,16 @@ async function latency(start = startSandbox, extras = true) {
       expect(eres, 200, 'exec');
       if (eres.json?.value !== 2) throw new Error(`exec of 1+1 gave ${eres.text}`);
       a.push(ta);
+      if (hasRun) {
+        const [td, dres] = await timed(run);
+        checkRun(dres, 2, 'run of 1+1');
+        d.push(td);
+        const [te, rres] = await timed(runInput);
+        checkRun(rres, RUN_INPUT_SUM, 'run with input');
+        e.push(te);
+      }
     }
+    const runs = hasRun ? { d: summary(d), e: summary(e) } : {};
 
     const b = [];
     for (let i = 0; i < CREATE; i++) {
@@ -81,10 +122,11 @@ async function latency(start = startSandbox, extras = true) {
       });
       b.push(tb);
     }
-    if (!extras) return { a: summary(a), b: summary(b), c: summary(c) };
+    if (!extras) return { a: summary(a), b: summary(b), c: summary(c), ...runs };
     const fuel = await fuelRate(client);
     const rebuilds = await rebuild(client, (process.env.BENCH_JOURNALS ?? '10,100,1000').split(',').map(Number));
-    return { a: summary(a), b: summary(b), c: summary(c), fuel, rebuilds };
+    const files = await fileThroughput(client, sandbox);
+    return { a: summary(a), b: summary(b), c: summary(c), ...runs, fuel, rebuilds, files };
   } finally {
     await sandbox.stop();
   }
@@ -143,6 +185,64 @@ async function rebuild(client, lengths) {
   return rows;
 }
 
+/**
+ * PUT and GET of files of several sizes in one session: p50 ms and MiB/s per size. Raw fetch
+ * with a Buffer body (fetch sets content-length), since the harness's client reads bodies as text.
+ */
+async function fileThroughput(client, sandbox) {
+  const fileBytes = Math.max(...FILES.map((f) => f.bytes));
+  const { id } = expect(
+    await client.req('POST', '/v1/sessions', { body: { limits: { file_bytes: Math.max(fileBytes, 33_554_432) } } }),
+    201,
+    'create (files)',
+  ).json;
+  const headers = { authorization: `Bearer ${sandbox.keys.alice}` };
+  const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
+  const put = async (url, body) => {
+    const res = await fetch(url, {
+      method: 'PUT',
+      headers: { ...headers, 'content-type': 'application/octet-stream' },
+      body,
+      signal: AbortSignal.timeout(120_000),
+    });
+    const text = await res.text();
+    if (res.status !== 200 && res.status !== 201) throw new Error(`PUT ${url} answered ${res.status}: ${text.slice(0, 500)}`);
+    const size = JSON.parse(text).size;
+    if (size !== body.length) throw new Error(`PUT ${url} of ${body.length} bytes answered size ${size}: ${text.slice(0, 500)}`);
+  };
+  const get = async (url, size) => {
+    const res = await fetch(url, { headers, signal: AbortSignal.timeout(120_000) });
+    const bytes = Buffer.from(await res.arrayBuffer());
+    if (res.status !== 200) throw new Error(`GET ${url} answered ${res.status}: ${bytes.toString('utf8', 0, 500)}`);
+    if (bytes.length !== size) throw new Error(`GET ${url} gave ${bytes.length} bytes, ${size} were PUT`);
+    return bytes;
+  };
+
+  const rows = [];
+  for (const { bytes, repeats } of FILES) {
+    const url = new URL(`/v1/sessions/${id}/files/bench/${bytes}.bin`, sandbox.url);
+    const body = randomBytes(bytes);
+    // Untimed round: the bytes must come back unchanged.
+    await put(url, body);
+    const back = await get(url, bytes);
+    if (sha256(back) !== sha256(body)) {
+      throw new Error(`GET ${url} gave other bytes than were PUT: sha256 ${sha256(back)}, want ${sha256(body)}`);
+    }
+    const puts = [];
+    const gets = [];
+    for (let i = 0; i < repeats; i++) {
+      puts.push((await timed(() => put(url, body)))[0]);
+      gets.push((await timed(() => get(url, bytes)))[0]);
+    }
+    const mibps = (s) => bytes / 1048576 / (s.p50 / 1000);
+    const p = summary(puts);
+    const g = summary(gets);
+    rows.push({ bytes, repeats, put: { ...p, mibps: mibps(p) }, get: { ...g, mibps: mibps(g) } });
+  }
+  expect(await client.req('DELETE', `/v1/sessions/${id}`), 200, 'delete (files)');
+  return rows;
+}
+
 /** `wrangler deploy --dry-run` of the built Worker: its own size report and the files. */
 function uploadSize() {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-sandbox-bundle-'));
@@ -180,26 +280,44 @@ const baselineDir = process.env.BENCH_BASELINE;
 const baseline = baselineDir
   ? await latency((await import(path.resolve(baselineDir, 'test', 'harness.mjs'))).startSandbox, false)
   : null;
-const { a, b, c, fuel, rebuilds } = await latency();
+const { a, b, c, d, e, fuel, rebuilds, files } = await latency();
 console.log(`\nedge-sandbox latency, local workerd (wrangler dev), one runtime, ms`);
 console.log(`${'measure'.padEnd(38)}${'n'.padStart(5)}${'p50'.padStart(9)}${'p99'.padStart(9)}${'mean'.padStart(9)}${'max'.padStart(9)}`);
 for (const [name, s] of [
   ['(a) exec 1+1, warm session', a],
   ['(b) create session + first exec', b],
   ['(c) GET /healthz', c],
+  ['(d) POST /v1/run 1+1', d],
+  ['(e) POST /v1/run, input of 100 numbers', e],
 ]) {
-  console.log(`${name.padEnd(38)}${String(s.n).padStart(5)}${ms(s.p50)}${ms(s.p99)}${ms(s.mean)}${ms(s.max)}`);
+  if (s) console.log(`${name.padEnd(38)}${String(s.n).padStart(5)}${ms(s.p50)}${ms(s.p99)}${ms(s.mean)}${ms(s.max)}`);
 }
-console.log(`\nratios   (a)/(c): p50 ${(a.p50 / c.p50).toFixed(2)}x  p99 ${(a.p99 / c.p99).toFixed(2)}x`);
-console.log(`         (b)/(c): p50 ${(b.p50 / c.p50).toFixed(2)}x  p99 ${(b.p99 / c.p99).toFixed(2)}x`);
+const ratio = (name, x, y) => {
+  if (x && y) console.log(`${name}: p50 ${(x.p50 / y.p50).toFixed(2)}x  p99 ${(x.p99 / y.p99).toFixed(2)}x`);
+};
+console.log('');
+ratio('ratios   (a)/(c)', a, c);
+ratio('         (b)/(c)', b, c);
+ratio('         (d)/(a)', d, a);
+ratio('         (d)/(c)', d, c);
+ratio('         (e)/(a)', e, a);
+ratio('         (e)/(d)', e, d);
+if (!d) console.log('         (d), (e): this build answers POST /v1/run with 404, not measured');
 if (baseline) {
   const r = (x, y) => (x / y).toFixed(2);
   console.log(`\nbaseline ${baselineDir}, measured first in this run:`);
-  for (const [name, s] of [['(a) exec 1+1', baseline.a], ['(b) create + first exec', baseline.b], ['(c) GET /healthz', baseline.c]]) {
-    console.log(`  ${name.padEnd(36)}${String(s.n).padStart(5)}${ms(s.p50)}${ms(s.p99)}`);
+  for (const [name, s] of [
+    ['(a) exec 1+1', baseline.a],
+    ['(b) create + first exec', baseline.b],
+    ['(c) GET /healthz', baseline.c],
+    ['(d) POST /v1/run 1+1', baseline.d],
+    ['(e) POST /v1/run, input', baseline.e],
+  ]) {
+    if (s) console.log(`  ${name.padEnd(36)}${String(s.n).padStart(5)}${ms(s.p50)}${ms(s.p99)}`);
   }
   console.log(`  baseline (a)/(c) p50 ${r(baseline.a.p50, baseline.c.p50)}x, this build ${r(a.p50, c.p50)}x`);
   console.log(`  baseline (b)/(c) p50 ${r(baseline.b.p50, baseline.c.p50)}x, this build ${r(b.p50, c.p50)}x`);
+  if (baseline.d && d) console.log(`  baseline (d)/(a) p50 ${r(baseline.d.p50, baseline.a.p50)}x, this build ${r(d.p50, a.p50)}x`);
 }
 
 console.log(`\nfuel rate (min of 3, minus an empty exec), local workerd`);
@@ -211,6 +329,22 @@ console.log(`  ${'cells'.padStart(6)}${'warm exec'.padStart(11)}${'cold exec'.pa
 for (const r of rebuilds) {
   console.log(`  ${String(r.n).padStart(6)}${ms(r.warm)}  ${ms(r.cold)}  ${ms(r.rebuild)} ${(r.rebuild / r.n).toFixed(3).padStart(9)}`);
 }
+
+const sizeName = (bytes) =>
+  bytes % 1048576 === 0 ? `${bytes / 1048576} MiB` : bytes % 1024 === 0 ? `${bytes / 1024} KiB` : `${bytes} B`;
+const rate = (x) => x.toFixed(x < 10 ? 2 : 1).padStart(9);
+console.log(`\nfile throughput, PUT and GET /v1/sessions/{id}/files/{path}, one session, p50 ms and MiB/s at p50`);
+console.log(
+  `  ${'size'.padEnd(9)}${'n'.padStart(5)}${'PUT p50'.padStart(10)}${'PUT p99'.padStart(10)}${'MiB/s'.padStart(9)}` +
+    `${'GET p50'.padStart(10)}${'GET p99'.padStart(10)}${'MiB/s'.padStart(9)}`,
+);
+for (const f of files) {
+  console.log(
+    `  ${sizeName(f.bytes).padEnd(9)}${String(f.repeats).padStart(5)} ${ms(f.put.p50)} ${ms(f.put.p99)}${rate(f.put.mibps)}` +
+      ` ${ms(f.get.p50)} ${ms(f.get.p99)}${rate(f.get.mibps)}`,
+  );
+}
+console.log(`  (each size: one untimed PUT + GET first; its GET bytes matched the PUT bytes by sha256)`);
 
 const size = uploadSize();
 console.log(`\nupload size (wrangler deploy --dry-run): ${size.total ?? '?'} KiB, gzip ${size.gzip ?? '?'} KiB`);

@@ -22,6 +22,11 @@ const CEILING = {
   source_bytes: 1_048_576,
   nesting_depth: 256,
   recursion_depth: 1000,
+  file_bytes: 104_857_600,
+  files_bytes: 1_073_741_824,
+  files_count: 10_000,
+  fetch_requests: 100,
+  fetch_bytes: 33_554_432,
 };
 const DEFAULTS = {
   fuel: 100_000_000,
@@ -31,6 +36,11 @@ const DEFAULTS = {
   source_bytes: 1_048_576,
   nesting_depth: 128,
   recursion_depth: 256,
+  file_bytes: 33_554_432,
+  files_bytes: 268_435_456,
+  files_count: 1000,
+  fetch_requests: 20,
+  fetch_bytes: 5_242_880,
 };
 
 let sandbox;

@@ -44,8 +44,14 @@ function assertNotFound(res) {
 function assertSessionShape(session) {
   assert.deepEqual(
     Object.keys(session).sort(),
-    ['created_at', 'execution_count', 'expires_at', 'id', 'last_used_at', 'limits', 'metadata', 'ttl_seconds'],
+    [
+      'created_at', 'env', 'execution_count', 'expires_at', 'files', 'id', 'last_used_at', 'limits',
+      'metadata', 'network', 'ttl_seconds',
+    ],
   );
+  assert.ok(Array.isArray(session.env) && session.env.every((name) => typeof name === 'string'));
+  assert.ok(Array.isArray(session.network.allow));
+  assert.ok(Number.isInteger(session.files.count) && Number.isInteger(session.files.bytes));
   assert.match(session.id, SESSION_ID);
   for (const field of ['created_at', 'expires_at', 'last_used_at']) {
     assert.match(session[field], TIMESTAMP, `${field} is RFC 3339 UTC with milliseconds`);

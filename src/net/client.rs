@@ -13,6 +13,9 @@ use crate::engine::{
 
 /// Most redirects followed for one `fetch`, as in browsers' spirit (they allow 20).
 const MAX_REDIRECTS: usize = 10;
+/// How long one request (each hop, body included) may take: a server that never answers must
+/// not hold the session's turn forever.
+const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// One execution's network access.
 pub struct Client {
@@ -43,6 +46,22 @@ impl Client {
 
     /// Performs `request`; every outcome, failures included, is a [`Reply`] for the guest.
     pub async fn fetch(&mut self, request: FetchRequest) -> Reply {
+        let url = request.url.clone();
+        let work = Box::pin(self.follow(request));
+        let timer = Box::pin(worker::Delay::from(TIMEOUT));
+        match futures_util::future::select(work, timer).await {
+            futures_util::future::Either::Left((reply, _)) => reply,
+            futures_util::future::Either::Right(_) => failure(
+                ErrorKind::TypeError,
+                format!(
+                    "fetch failed: {url}: no complete response within {} s",
+                    TIMEOUT.as_secs()
+                ),
+            ),
+        }
+    }
+
+    async fn follow(&mut self, request: FetchRequest) -> Reply {
         let mut url = request.url.clone();
         let mut method = request.method.clone();
         let mut body = request.body.clone();

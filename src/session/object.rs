@@ -402,9 +402,15 @@ impl SessionObject {
         if inner.engine.is_none() {
             let mut engine = Engine::with_env(record.seed as u64, record.limits(), &record.env())
                 .map_err(|e| internal("engine", e))?;
-            for entry in journal::entries(&self.sql()).map_err(|e| internal("journal read", e))? {
-                let input = entry.input();
-                engine.replay(&entry.code, entry.now_ms, input.as_ref(), entry.replies);
+            let sql = self.sql();
+            let with_io = journal::cells_with_io(&sql).map_err(|e| internal("journal read", e))?;
+            for entry in journal::entries(&sql).map_err(|e| internal("journal read", e))? {
+                let replies = if with_io.contains(&entry.seq) {
+                    journal::replies(&sql, entry.seq).map_err(|e| internal("journal read", e))?
+                } else {
+                    Vec::new()
+                };
+                engine.replay(&entry.code, entry.now_ms, entry.input().as_ref(), replies);
             }
             inner.engine = Some(engine);
         }

@@ -16,9 +16,6 @@ pub struct JournalEntry {
     pub now_ms: f64,
     /// JSON text of the cell's `input`.
     pub input: Option<String>,
-    /// The replies its I/O got, in order.
-    #[serde(skip)]
-    pub replies: Vec<Reply>,
 }
 
 /// A cell to journal.
@@ -138,55 +135,60 @@ pub fn size(sql: &SqlStorage) -> worker::Result<JournalSize> {
     Ok(rows.into_iter().next().unwrap_or_default())
 }
 
-/// Every acknowledged cell with its replies, oldest first.
+/// Every acknowledged cell, oldest first, without its replies (see [`replies`]).
 pub fn entries(sql: &SqlStorage) -> worker::Result<Vec<JournalEntry>> {
-    let mut entries: Vec<JournalEntry> = sql
-        .exec(
-            "SELECT seq, code, now_ms, input FROM journal ORDER BY seq",
-            None,
-        )?
-        .to_array()?;
-    let mut at = 0;
-    let mut current: Option<(i64, i64, Vec<u8>)> = None;
-    let finish =
-        |entries: &mut Vec<JournalEntry>, at: &mut usize, (seq, _, bytes): (i64, i64, Vec<u8>)| {
-            while *at < entries.len() && entries[*at].seq < seq {
-                *at += 1;
-            }
-            if let Some(entry) = entries.get_mut(*at).filter(|e| e.seq == seq) {
-                match Reply::decode(&bytes) {
-                    Ok(reply) => entry.replies.push(reply),
-                    Err(e) => worker::console_error!("journal reply {seq}: {e}"),
-                }
-            }
-        };
-    let cursor = sql.exec(
-        "SELECT seq, n, data FROM journal_io ORDER BY seq, n, part",
+    sql.exec(
+        "SELECT seq, code, now_ms, input FROM journal ORDER BY seq",
         None,
+    )?
+    .to_array()
+}
+
+/// Journaled cells that made I/O: the ones [`replies`] has anything for.
+pub fn cells_with_io(sql: &SqlStorage) -> worker::Result<std::collections::HashSet<i64>> {
+    let mut seqs = std::collections::HashSet::new();
+    for row in sql.exec("SELECT DISTINCT seq FROM journal_io", None)?.raw() {
+        if let Some(seq) = row?.first().and_then(integer) {
+            seqs.insert(seq);
+        }
+    }
+    Ok(seqs)
+}
+
+/// The replies one journaled cell's I/O got, in order. Loaded one cell at a time while
+/// replaying, so a rebuild holds at most one cell's replies in memory.
+pub fn replies(sql: &SqlStorage, seq: i64) -> worker::Result<Vec<Reply>> {
+    let mut replies = Vec::new();
+    let mut current: Option<(i64, Vec<u8>)> = None;
+    let mut finish = |bytes: Vec<u8>| match Reply::decode(&bytes) {
+        Ok(reply) => replies.push(reply),
+        Err(e) => worker::console_error!("journal reply {seq}: {e}"),
+    };
+    let cursor = sql.exec(
+        "SELECT n, data FROM journal_io WHERE seq = ? ORDER BY n, part",
+        vec![seq.into()],
     )?;
     for row in cursor.raw() {
         let row = row?;
-        let (Some(seq), Some(n), Some(worker::SqlStorageValue::Blob(data))) = (
-            row.first().and_then(integer),
-            row.get(1).and_then(integer),
-            row.get(2).cloned(),
-        ) else {
+        let (Some(n), Some(worker::SqlStorageValue::Blob(data))) =
+            (row.first().and_then(integer), row.get(1).cloned())
+        else {
             continue;
         };
         match &mut current {
-            Some((s, m, bytes)) if *s == seq && *m == n => bytes.extend_from_slice(&data),
+            Some((m, bytes)) if *m == n => bytes.extend_from_slice(&data),
             _ => {
-                if let Some(done) = current.take() {
-                    finish(&mut entries, &mut at, done);
+                if let Some((_, done)) = current.take() {
+                    finish(done);
                 }
-                current = Some((seq, n, data));
+                current = Some((n, data));
             }
         }
     }
-    if let Some(done) = current.take() {
-        finish(&mut entries, &mut at, done);
+    if let Some((_, done)) = current.take() {
+        finish(done);
     }
-    Ok(entries)
+    Ok(replies)
 }
 
 fn integer(value: &worker::SqlStorageValue) -> Option<i64> {
