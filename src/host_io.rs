@@ -2,6 +2,8 @@
 //! files) with the cell's staged changes on top, and `fetch` through the network [`Client`].
 //! Every reply is kept, in order, for the journal.
 
+use std::rc::Rc;
+
 use worker::{Env, SqlStorage};
 
 use crate::{
@@ -99,13 +101,13 @@ impl<'a> CellIo<'a> {
     async fn read_stored(&self, path: &str) -> Reply {
         match &self.files {
             Files::Memory(memory) => match memory.read(path) {
-                Some(bytes) => Reply::Bytes(bytes.to_vec()),
+                Some(bytes) => Reply::Bytes(Rc::new(bytes.to_vec())),
                 None => Reply::Failed(Failure::not_found(path)),
             },
             Files::Session {
                 env, tenant, id, ..
             } => match artifacts::read(env, &keys::file_key(tenant, id, path)).await {
-                Ok(Some(bytes)) => Reply::Bytes(bytes),
+                Ok(Some(bytes)) => Reply::Bytes(Rc::new(bytes)),
                 Ok(None) => Reply::Failed(Failure::not_found(path)),
                 Err(e) => Reply::Failed(Failure::new(
                     ErrorKind::Error,

@@ -344,6 +344,11 @@ fn null_setting(body: &serde_json::Value) -> Option<String> {
 
 /// A data error in words for API users: the field's path first, no Rust type names.
 fn describe(err: &serde_path_to_error::Error<serde_json::Error>) -> String {
+    let path = err.path().to_string();
+    if path == "env" || path.starts_with("env.") {
+        // serde quotes the offending value, and in `env` that may be a secret.
+        return format!("`{path}`: env must be an object of names to string values");
+    }
     let inner = err.inner().to_string();
     let inner = inner
         .replace("u64", "a non-negative integer")
@@ -357,7 +362,6 @@ fn describe(err: &serde_path_to_error::Error<serde_json::Error>) -> String {
         .replace("a map", "an object")
         .replace("map", "object")
         .replace("sequence", "array");
-    let path = err.path().to_string();
     if path == "." {
         format!("request body: {inner}")
     } else {
@@ -567,6 +571,19 @@ mod tests {
             .collect();
         let many: Vec<(&str, String)> = many.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
         assert!(env(&many).is_err());
+    }
+
+    #[test]
+    fn a_malformed_env_is_refused_without_echoing_it() {
+        for body in [
+            r#"{"env": "sv_secret"}"#,
+            r#"{"env": {"K": ["sv_secret"]}}"#,
+        ] {
+            let err = parse::<CreateSessionRequest>(body).expect_err("malformed env");
+            assert_eq!(err.status(), 400);
+            assert!(!err.message().contains("sv_secret"), "{}", err.message());
+            assert!(err.message().contains("`env"), "{}", err.message());
+        }
     }
 
     #[test]

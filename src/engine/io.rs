@@ -57,13 +57,17 @@ pub struct FetchRequest {
     pub redirect: String,
 }
 
+/// Bytes a reply brings into the realm. Shared, so the copy journaled with the cell and the copy
+/// handed to the engine are one allocation (file reads can be tens of MiB).
+pub type Payload = Rc<Vec<u8>>;
+
 /// The host's answer to a [`Request`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Reply {
     /// Resolves with `undefined`.
     Done,
     Bool(bool),
-    Bytes(#[serde(skip)] Vec<u8>),
+    Bytes(#[serde(skip)] Payload),
     Stat(FileInfo),
     List(Vec<FileInfo>),
     Fetched(FetchResponse),
@@ -80,7 +84,7 @@ pub struct FetchResponse {
     pub redirected: bool,
     pub headers: Vec<(String, String)>,
     #[serde(skip)]
-    pub body: Vec<u8>,
+    pub body: Payload,
 }
 
 /// The constructor of a rejection.
@@ -119,20 +123,26 @@ impl Failure {
 }
 
 impl Reply {
-    /// The reply as bytes for the journal: a length-prefixed JSON head, then the payload bytes
-    /// raw (JSON would quadruple them).
-    pub fn encode(&self) -> Vec<u8> {
+    /// The reply for the journal: a length-prefixed JSON head, and the payload bytes, raw (JSON
+    /// would quadruple them). Stored one after the other, they read back with [`Reply::decode`].
+    pub fn parts(&self) -> (Vec<u8>, &[u8]) {
         let head = serde_json::to_vec(self).unwrap_or_default();
+        let mut prefixed = Vec::with_capacity(4 + head.len());
+        prefixed.extend_from_slice(&(head.len() as u32).to_le_bytes());
+        prefixed.extend_from_slice(&head);
         let payload: &[u8] = match self {
             Reply::Bytes(bytes) => bytes,
             Reply::Fetched(response) => &response.body,
             _ => &[],
         };
-        let mut out = Vec::with_capacity(4 + head.len() + payload.len());
-        out.extend_from_slice(&(head.len() as u32).to_le_bytes());
-        out.extend_from_slice(&head);
-        out.extend_from_slice(payload);
-        out
+        (prefixed, payload)
+    }
+
+    /// [`Reply::parts`] in one buffer.
+    pub fn encode(&self) -> Vec<u8> {
+        let (mut head, payload) = self.parts();
+        head.extend_from_slice(payload);
+        head
     }
 
     /// Reads a reply written by [`Reply::encode`].
@@ -142,7 +152,7 @@ impl Reply {
             .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
             .ok_or("journaled reply: truncated")?;
         let head = bytes.get(4..4 + len).ok_or("journaled reply: truncated")?;
-        let payload = bytes[4 + len..].to_vec();
+        let payload = Rc::new(bytes[4 + len..].to_vec());
         let mut reply: Reply = serde_json::from_slice(head).map_err(|e| e.to_string())?;
         match &mut reply {
             Reply::Bytes(bytes) => *bytes = payload,
@@ -150,15 +160,6 @@ impl Reply {
             _ => {}
         }
         Ok(reply)
-    }
-
-    /// Bytes of payload the reply brings into the realm.
-    pub fn payload_len(&self) -> usize {
-        match self {
-            Reply::Bytes(bytes) => bytes.len(),
-            Reply::Fetched(response) => response.body.len(),
-            _ => 0,
-        }
     }
 }
 
@@ -320,13 +321,13 @@ fn utf8_encode(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsV
         .unwrap_or_default()
         .to_string(ctx)?
         .to_std_string_lossy();
-    bytes_value(text.into_bytes(), ctx)
+    bytes_value(text.as_bytes(), ctx)
 }
 
 /// A `Uint8Array` holding `bytes`.
-fn bytes_value(bytes: Vec<u8>, ctx: &mut Context) -> JsResult<JsValue> {
+fn bytes_value(bytes: &[u8], ctx: &mut Context) -> JsResult<JsValue> {
     boa_engine::budget::reserve(bytes.len())?;
-    let block = AlignedVec::from_iter(0, bytes);
+    let block = AlignedVec::from_iter(0, bytes.iter().copied());
     let buffer = JsArrayBuffer::from_byte_block(block, ctx)?;
     Ok(JsUint8Array::from_array_buffer(buffer, ctx)?.into())
 }
@@ -366,7 +367,7 @@ pub(super) fn settle(
     let (ok, value) = match reply {
         Reply::Done => (true, JsValue::undefined()),
         Reply::Bool(b) => (true, JsValue::from(b)),
-        Reply::Bytes(bytes) => (true, bytes_value(bytes, ctx)?),
+        Reply::Bytes(bytes) => (true, bytes_value(&bytes, ctx)?),
         Reply::Stat(info) => (true, JsValue::from_json(&info_json(&info), ctx)?),
         Reply::List(files) => {
             let list = serde_json::Value::Array(files.iter().map(info_json).collect());
@@ -396,7 +397,7 @@ fn response_value(response: FetchResponse, ctx: &mut Context) -> JsResult<JsValu
     let object: JsObject = value
         .as_object()
         .ok_or_else(|| JsNativeError::typ().with_message("response: not an object"))?;
-    let body = bytes_value(response.body, ctx)?;
+    let body = bytes_value(&response.body, ctx)?;
     object.set(js_string!("body"), body, false, ctx)?;
     Ok(value)
 }
@@ -419,7 +420,7 @@ mod tests {
         let replies = [
             Reply::Done,
             Reply::Bool(true),
-            Reply::Bytes((0..=255).collect()),
+            Reply::Bytes(Rc::new((0..=255).collect())),
             Reply::Stat(FileInfo {
                 path: "a/b".into(),
                 size: 3,
@@ -433,7 +434,7 @@ mod tests {
                 url: "https://x/".into(),
                 redirected: false,
                 headers: vec![("a".into(), "b".into())],
-                body: b"hello".to_vec(),
+                body: Rc::new(b"hello".to_vec()),
             }),
             Reply::Failed(Failure::not_found("x")),
         ];

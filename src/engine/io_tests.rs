@@ -40,14 +40,14 @@ impl Host {
                     url: f.url,
                     redirected: false,
                     headers: vec![("content-type".into(), "application/json".into())],
-                    body: br#"{"n": 42}"#.to_vec(),
+                    body: std::rc::Rc::new(br#"{"n": 42}"#.to_vec()),
                 })
             }
             other => match self.staged.handle(other, &self.base, QUOTAS, 7) {
                 Action::Reply(reply) => reply,
-                Action::ReadStored(path) => {
-                    Reply::Bytes(self.base.read(&path).unwrap_or_default().to_vec())
-                }
+                Action::ReadStored(path) => Reply::Bytes(std::rc::Rc::new(
+                    self.base.read(&path).unwrap_or_default().to_vec(),
+                )),
             },
         };
         self.replies.push(reply.clone());

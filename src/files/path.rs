@@ -7,8 +7,9 @@
 
 use std::fmt;
 
-/// Longest normalised path, in bytes.
-pub const MAX_PATH_BYTES: usize = 1024;
+/// Longest normalised path, in bytes. R2 keys are at most 1024 bytes and a file's key adds
+/// `{tenant}/{session}/files/` (up to 102 bytes) in front of its path.
+pub const MAX_PATH_BYTES: usize = 896;
 /// Most segments in a normalised path.
 pub const MAX_SEGMENTS: usize = 32;
 

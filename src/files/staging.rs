@@ -5,7 +5,7 @@
 //! its own staged changes over the stored files (the [`Index`]). Quotas are checked against the
 //! stored totals plus the staged changes, at each write.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, rc::Rc};
 
 use super::FileInfo;
 use crate::engine::{
@@ -112,7 +112,7 @@ impl Staged {
         let reply = match request {
             Request::Read { path } => {
                 return match self.changes.get(&path) {
-                    Some(Some(file)) => Action::Reply(Reply::Bytes(file.data.clone())),
+                    Some(Some(file)) => Action::Reply(Reply::Bytes(Rc::new(file.data.clone()))),
                     Some(None) => Action::Reply(Reply::Failed(Failure::not_found(&path))),
                     None if base.get(&path).is_some() => Action::ReadStored(path),
                     None => Action::Reply(Reply::Failed(Failure::not_found(&path))),
@@ -328,7 +328,10 @@ mod tests {
             reply(staged.handle(write("a", b"new"), &base, QUOTAS, 2)),
             Reply::Done
         );
-        assert_eq!(reply(read(&mut staged, "a")), Reply::Bytes(b"new".to_vec()));
+        assert_eq!(
+            reply(read(&mut staged, "a")),
+            Reply::Bytes(Rc::new(b"new".to_vec()))
+        );
         assert_eq!(
             reply(staged.handle(Request::Remove { path: "a".into() }, &base, QUOTAS, 2)),
             Reply::Bool(true)

@@ -185,7 +185,7 @@ impl Client {
             url,
             redirected,
             headers,
-            body,
+            body: std::rc::Rc::new(body),
         })
     }
 }

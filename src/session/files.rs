@@ -173,7 +173,7 @@ pub async fn put(
     sql: &SqlStorage,
     record: &SessionRecord,
     path: &str,
-    req: Request,
+    req: &Request,
 ) -> Result<Response, ApiError> {
     let size = req
         .headers()

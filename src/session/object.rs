@@ -122,12 +122,14 @@ impl DurableObject for SessionObject {
             },
             (method, p) if p.starts_with(protocol::FILES) => {
                 // The Worker sent a normalised path, percent-encoded per segment.
-                match crate::files::path::from_url(
+                let result = match crate::files::path::from_url(
                     p[protocol::FILES.len()..].trim_start_matches('/'),
                 ) {
-                    Ok(file) => self.file(method, &file, req).await,
+                    Ok(file) => self.file(method, &file, &req).await,
                     Err(e) => Err(ApiError::InvalidPath(e.to_string())),
-                }
+                };
+                drain_unread_body(&req).await;
+                result
             }
             _ => Err(ApiError::NotFound("no such object route".into())),
         };
@@ -165,22 +167,22 @@ impl SessionObject {
     }
 
     /// One file route; writes take a turn so they never interleave with a cell.
-    async fn file(&self, method: Method, path: &str, req: Request) -> Result<Response, ApiError> {
+    async fn file(&self, method: Method, path: &str, req: &Request) -> Result<Response, ApiError> {
         let record = self.live().await?;
         let sql = self.sql();
         match method {
-            Method::Get => files::get(&self.env, &sql, &record, path, &req, true).await,
-            Method::Head => files::get(&self.env, &sql, &record, path, &req, false).await,
+            Method::Get => files::get(&self.env, &sql, &record, path, req, true).await,
+            Method::Head => files::get(&self.env, &sql, &record, path, req, false).await,
             Method::Put => {
                 let _turn = self.turns.take().await;
                 let response = files::put(&self.env, &sql, &record, path, req).await;
-                self.files_changed();
+                self.files_changed().await;
                 response
             }
             Method::Delete => {
                 let _turn = self.turns.take().await;
                 let response = files::delete(&self.env, &sql, &record, path).await;
-                self.files_changed();
+                self.files_changed().await;
                 response
             }
             _ => Err(ApiError::MethodNotAllowed {
@@ -189,10 +191,12 @@ impl SessionObject {
         }
     }
 
-    /// Brings the KV record's file totals up to date (throttled like other counters).
-    fn files_changed(&self) {
+    /// Brings the KV record's file totals up to date (throttled like other counters; a deferred
+    /// update is left to the alarm).
+    async fn files_changed(&self) {
         if let Ok(Some(record)) = self.load() {
             self.sync_metadata(&record, now_ms());
+            self.schedule_alarm(&record).await;
         }
     }
 
@@ -445,4 +449,19 @@ impl SessionObject {
 fn split_origin(origin: &str) -> Option<(String, u16)> {
     let (host, port) = origin.rsplit_once(':')?;
     Some((host.to_string(), port.parse().ok()?))
+}
+
+/// Reads and discards an upload's body that was refused before being read. The Worker pipes the
+/// client's body into this request; answering without consuming it leaves that pipe reading
+/// after the response ("Can't read from request stream after response has been sent") and can
+/// stall the client's connection. Piping to a null sink stays in JavaScript: no bytes reach Wasm.
+async fn drain_unread_body(req: &Request) {
+    use worker::worker_sys::web_sys::WritableStream;
+    let Some(body) = req.inner().body().filter(|b| !b.locked()) else {
+        return;
+    };
+    let Ok(sink) = WritableStream::new() else {
+        return;
+    };
+    let _ = worker::wasm_bindgen_futures::JsFuture::from(body.pipe_to(&sink)).await;
 }

@@ -90,8 +90,10 @@ pub fn append(sql: &SqlStorage, r: &SessionRecord, cell: &Cell<'_>) -> worker::R
         .to_array()?;
     let seq = rows.first().map(|r| r.seq).unwrap_or_default();
     for (n, reply) in cell.replies.iter().enumerate() {
-        let bytes = reply.encode();
-        for (part, chunk) in bytes.chunks(REPLY_PART_BYTES).enumerate() {
+        // The head, then the payload in parts: no copy of the whole payload is made.
+        let (head, payload) = reply.parts();
+        let parts = std::iter::once(head.as_slice()).chain(payload.chunks(REPLY_PART_BYTES));
+        for (part, chunk) in parts.enumerate() {
             sql.exec(
                 "INSERT INTO journal_io (seq, n, part, data) VALUES (?, ?, ?, ?)",
                 vec![
