@@ -43,7 +43,15 @@ pub struct CellIo<'a> {
     client: Client,
     now_ms: i64,
     /// Every reply given, in order: the journal's record of the cell's I/O.
-    pub replies: Vec<Reply>,
+    pub replies: Vec<Recorded>,
+}
+
+/// A reply as the journal keeps it.
+pub struct Recorded {
+    pub reply: Reply,
+    /// For the contents of a stored file: a name for those contents (etag and size), so the
+    /// journal keeps each content once however often cells read it.
+    pub blob: Option<String>,
 }
 
 impl<'a> CellIo<'a> {
@@ -62,24 +70,29 @@ impl<'a> CellIo<'a> {
     pub async fn serve(&mut self, requests: Vec<Request>) -> Vec<Reply> {
         let mut out = Vec::with_capacity(requests.len());
         for request in requests {
-            let reply = if self.replies.len() >= MAX_IO_PER_EXEC {
-                Reply::Failed(Failure::new(
+            let (reply, blob) = if self.replies.len() >= MAX_IO_PER_EXEC {
+                let failure = Failure::new(
                     ErrorKind::RangeError,
                     None,
                     format!("I/O limit: an execution may make at most {MAX_IO_PER_EXEC} fs and fetch calls"),
-                ))
+                );
+                (Reply::Failed(failure), None)
             } else {
                 self.perform(request).await
             };
-            self.replies.push(reply.clone());
+            self.replies.push(Recorded {
+                reply: reply.clone(),
+                blob,
+            });
             out.push(reply);
         }
         out
     }
 
-    async fn perform(&mut self, request: Request) -> Reply {
+    /// The reply, and the name of its payload's contents when it is a stored file's.
+    async fn perform(&mut self, request: Request) -> (Reply, Option<String>) {
         if let Request::Fetch(fetch) = request {
-            return self.client.fetch(fetch).await;
+            return (self.client.fetch(fetch).await, None);
         }
         let action = match &self.files {
             Files::Session { sql, .. } => self.staged.handle(
@@ -93,27 +106,33 @@ impl<'a> CellIo<'a> {
                 .handle(request, memory, self.quotas, self.now_ms),
         };
         match action {
-            Action::Reply(reply) => reply,
+            Action::Reply(reply) => (reply, None),
             Action::ReadStored(path) => self.read_stored(&path).await,
         }
     }
 
-    async fn read_stored(&self, path: &str) -> Reply {
+    async fn read_stored(&self, path: &str) -> (Reply, Option<String>) {
         match &self.files {
             Files::Memory(memory) => match memory.read(path) {
-                Some(bytes) => Reply::Bytes(Rc::new(bytes.to_vec())),
-                None => Reply::Failed(Failure::not_found(path)),
+                Some(bytes) => (Reply::Bytes(Rc::new(bytes.to_vec())), None),
+                None => (Reply::Failed(Failure::not_found(path)), None),
             },
             Files::Session {
                 env, tenant, id, ..
             } => match artifacts::read(env, &keys::file_key(tenant, id, path)).await {
-                Ok(Some(bytes)) => Reply::Bytes(Rc::new(bytes)),
-                Ok(None) => Reply::Failed(Failure::not_found(path)),
-                Err(e) => Reply::Failed(Failure::new(
-                    ErrorKind::Error,
-                    Some("EIO"),
-                    format!("EIO: could not read {path}: {e}"),
-                )),
+                Ok(Some((bytes, etag))) => {
+                    let blob = format!("{etag}:{}", bytes.len());
+                    (Reply::Bytes(Rc::new(bytes)), Some(blob))
+                }
+                Ok(None) => (Reply::Failed(Failure::not_found(path)), None),
+                Err(e) => {
+                    let failure = Failure::new(
+                        ErrorKind::Error,
+                        Some("EIO"),
+                        format!("EIO: could not read {path}: {e}"),
+                    );
+                    (Reply::Failed(failure), None)
+                }
             },
         }
     }

@@ -2,7 +2,7 @@
 // hop by hop, per-execution caps, journaled responses (replay never repeats a request).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, startSandbox } from './harness.mjs';
+import { sessionHelpers, startSandbox } from './harness.mjs';
 import { startLoopback } from './loopback.mjs';
 
 let sandbox;
@@ -19,26 +19,9 @@ after(async () => {
   await other?.close();
 });
 
-const client = () => api(sandbox.url, sandbox.keys.alice);
 const allowLb = () => ({ network: { allow: [`127.0.0.1:${lb.port}`] } });
 
-async function newSession(body = {}) {
-  const res = await (await client()).req('POST', '/v1/sessions', { body });
-  assert.equal(res.status, 201, `create answered ${res.status}: ${res.text}`);
-  return res.json.id;
-}
-
-async function exec(id, code) {
-  const res = await (await client()).req('POST', `/v1/sessions/${id}/exec`, { body: { code } });
-  assert.equal(res.status, 200, `exec answered ${res.status}: ${res.text.slice(0, 1000)}`);
-  return res.json;
-}
-
-async function ok(id, code) {
-  const out = await exec(id, code);
-  assert.equal(out.status, 'ok', `${code.slice(0, 200)} failed: ${JSON.stringify(out.error)}`);
-  return out.value;
-}
+const { client, newSession, exec, ok } = sessionHelpers(() => sandbox);
 
 /** Guest code: awaits `expr`; answers 'no error' or [name, message] of what it threw. */
 const caught = (expr) =>

@@ -2,7 +2,7 @@
 // result shapes, error codes, rollback of limit-stopped cells, replay without the files, quotas.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, FETCH_TIMEOUT_MS, startSandbox } from './harness.mjs';
+import { FETCH_TIMEOUT_MS, sessionHelpers, startSandbox } from './harness.mjs';
 
 let sandbox;
 
@@ -14,26 +14,9 @@ after(async () => {
   await sandbox?.stop();
 });
 
-const client = () => api(sandbox.url, sandbox.keys.alice);
 const filesUrl = (id, path) => `/v1/sessions/${id}/files/${path}`;
 
-async function newSession(body = {}) {
-  const res = await (await client()).req('POST', '/v1/sessions', { body });
-  assert.equal(res.status, 201, `create answered ${res.status}: ${res.text}`);
-  return res.json.id;
-}
-
-async function exec(id, code) {
-  const res = await (await client()).req('POST', `/v1/sessions/${id}/exec`, { body: { code } });
-  assert.equal(res.status, 200, `exec answered ${res.status}: ${res.text.slice(0, 1000)}`);
-  return res.json;
-}
-
-async function ok(id, code) {
-  const out = await exec(id, code);
-  assert.equal(out.status, 'ok', `${code.slice(0, 200)} failed: ${JSON.stringify(out.error)}`);
-  return out.value;
-}
+const { client, newSession, exec, ok } = sessionHelpers(() => sandbox);
 
 /** GET or PUT a file over HTTP with bytes. */
 async function http(method, id, path, { body, headers = {} } = {}) {
@@ -243,6 +226,26 @@ describe('effects and rollback', () => {
     // replay did not write b.txt again nor overwrite a.txt
     assert.equal((await http('GET', id, 'src/b.txt')).status, 404);
     assert.equal((await http('GET', id, 'src/a.txt')).bytes.toString(), 'changed a');
+  });
+
+  test('a file read in many cells is journaled once, so the session does not fill up', async () => {
+    // 24 reads of 4 MiB would be 96 MiB of replies, past the journal's 64 MiB of I/O; the
+    // contents are kept once, so every cell runs and a rebuild still sees each read.
+    const id = await newSession();
+    const size = 4 << 20;
+    const big = Buffer.alloc(size, 7);
+    big[size - 1] = 9;
+    assert.equal((await http('PUT', id, 'big.bin', { body: big })).status, 201);
+    await ok(id, 'var sums = []');
+    for (let i = 0; i < 24; i++) {
+      const out = await exec(id, `const b = await fs.readFile('big.bin'); sums.push(b.length + b[b.length - 1]); sums.length`);
+      assert.equal(out.status, 'ok', `read ${i + 1}: ${JSON.stringify(out.error)}`);
+    }
+    await sandbox.kill();
+    await sandbox.restart();
+    const sums = await ok(id, 'sums');
+    assert.equal(sums.length, 24);
+    assert.ok(sums.every((s) => s === size + 9), JSON.stringify(sums.slice(0, 3)));
   });
 });
 

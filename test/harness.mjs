@@ -9,6 +9,7 @@
 //
 // Hermetic: the developer's .dev.vars and .env files are never read, wrangler never rebuilds
 // (SKIP_WORKER_BUILD=1 makes scripts/build a no-op) and never reaches the network.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -318,4 +319,30 @@ export async function api(base, key) {
     post: (p, body, o) => req('POST', p, { ...o, body }),
     delete: (p, o) => req('DELETE', p, o),
   };
+}
+
+/**
+ * Session helpers bound to a sandbox started later (`getSandbox()` is read at each call, so its
+ * URL may change across restarts): { client, newSession(body), exec(id, code), ok(id, code) }.
+ * newSession answers the id; exec the result body (asserting HTTP 200); ok the value (asserting
+ * status "ok").
+ */
+export function sessionHelpers(getSandbox, who = 'alice') {
+  const client = () => api(getSandbox().url, getSandbox().keys[who]);
+  async function newSession(body = {}) {
+    const res = await (await client()).req('POST', '/v1/sessions', { body });
+    assert.equal(res.status, 201, `create answered ${res.status}: ${res.text}`);
+    return res.json.id;
+  }
+  async function exec(id, code) {
+    const res = await (await client()).req('POST', `/v1/sessions/${id}/exec`, { body: { code } });
+    assert.equal(res.status, 200, `exec answered ${res.status}: ${res.text.slice(0, 1000)}`);
+    return res.json;
+  }
+  async function ok(id, code) {
+    const out = await exec(id, code);
+    assert.equal(out.status, 'ok', `${code.slice(0, 200)} failed: ${JSON.stringify(out.error)}`);
+    return out.value;
+  }
+  return { client, newSession, exec, ok };
 }

@@ -220,3 +220,28 @@ fn unawaited_writes_still_reach_the_host() {
     assert_eq!(out.value, json!(1));
     assert_eq!(host.staged.into_changes().len(), 1);
 }
+
+#[test]
+fn garbage_of_earlier_cells_does_not_use_up_the_memory_limit() {
+    let mut e = Engine::new(1, Limits::default()).expect("engine");
+    let mut base = MemoryFiles::default();
+    base.files.insert(
+        "x".into(),
+        crate::files::staging::StagedFile {
+            data: vec![0; 4 << 20],
+            content_type: "application/octet-stream".into(),
+            modified_ms: 1,
+        },
+    );
+    let mut host = Host::new(base);
+    for i in 0..24 {
+        // The test host keeps every reply; the session host drops them after each cell.
+        host.replies.clear();
+        let out = exec(
+            &mut e,
+            &mut host,
+            r#"const b = await fs.readFile("x"); b.length"#,
+        );
+        assert_eq!(out.status, Status::Ok, "cell {i}: {:?}", out.error);
+    }
+}

@@ -118,8 +118,11 @@ pub struct Engine {
     console: Rc<RefCell<ConsoleSink>>,
     clock: Rc<host::RecordedClock>,
     limits: Limits,
-    /// Heap growth kept by committed cells (approximate: the GC is shared by the isolate).
+    /// Heap growth kept by committed cells (approximate: the GC is shared by the isolate, so
+    /// this includes their garbage until [`Engine::reclaim`] corrects it).
     retained_bytes: u64,
+    /// `retained_bytes` as the last [`Engine::reclaim`] left it.
+    reclaimed_at: u64,
     /// Host helpers, made before any guest code runs so the guest cannot replace what they use.
     hooks: Hooks,
     /// Globals that hold a top-level `const` of an earlier cell.
@@ -250,6 +253,7 @@ impl Engine {
             clock,
             limits,
             retained_bytes: 0,
+            reclaimed_at: 0,
             hooks,
             constants: HashSet::new(),
             queue,
@@ -302,6 +306,7 @@ impl Engine {
 
     /// Starts one cell for the user. It ends at once ([`Step::Done`]) unless it waits for I/O.
     pub fn start(&mut self, code: &str, now_ms: f64, input: Option<&serde_json::Value>) -> Step {
+        self.reclaim();
         let memory = self.limits.memory_bytes.saturating_sub(self.retained_bytes);
         self.begin(code, now_ms, input, self.limits.fuel, memory, Mode::Execute)
     }
@@ -345,6 +350,22 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// Earlier cells' growth counts as retained even where it was garbage (a file read into a
+    /// temporary, say), which would shrink every later cell's memory budget for good. When the
+    /// estimate has grown past half the limit (and by an eighth since the last correction),
+    /// collect garbage and cap it by what is live on the whole thread: an upper bound of this
+    /// realm's share, so a session is never credited with memory another one freed.
+    fn reclaim(&mut self) {
+        let limit = self.limits.memory_bytes;
+        if self.retained_bytes <= limit / 2 || self.retained_bytes <= self.reclaimed_at + limit / 8
+        {
+            return;
+        }
+        boa_engine::gc::force_collect();
+        self.retained_bytes = self.retained_bytes.min(budget::memory_in_use() as u64);
+        self.reclaimed_at = self.retained_bytes;
     }
 
     /// Sets the global `input` for the next cell.

@@ -274,7 +274,7 @@ impl SessionObject {
             .await
             .map_err(|e| internal("kv delete", e))?;
         let sql = self.sql();
-        for table in ["session", "journal", "journal_io", "files"] {
+        for table in ["session", "journal", "journal_io", "journal_blobs", "files"] {
             sql.exec(&format!("DELETE FROM {table}"), None)
                 .map_err(|e| internal("sql delete", e))?;
         }

@@ -53,15 +53,17 @@ pub async fn get(
     get.execute().await
 }
 
-/// All of one file's bytes.
-pub async fn read(env: &Env, key: &str) -> worker::Result<Option<Vec<u8>>> {
-    match get(env, key, None).await? {
-        Some(object) => match object.body() {
-            Some(body) => Ok(Some(body.bytes().await?)),
-            None => Ok(Some(Vec::new())),
-        },
-        None => Ok(None),
-    }
+/// All of one file's bytes, and its etag.
+pub async fn read(env: &Env, key: &str) -> worker::Result<Option<(Vec<u8>, String)>> {
+    let Some(object) = get(env, key, None).await? else {
+        return Ok(None);
+    };
+    let etag = object.etag();
+    let bytes = match object.body() {
+        Some(body) => body.bytes().await?,
+        None => Vec::new(),
+    };
+    Ok(Some((bytes, etag)))
 }
 
 pub async fn delete(env: &Env, key: &str) -> worker::Result<()> {

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use worker::SqlStorage;
 
-use crate::{engine::Reply, session::record::SessionRecord};
+use crate::{engine::Reply, host_io::Recorded, session::record::SessionRecord};
 
 /// Largest piece of a journaled reply per row (SQLite rows in Durable Objects are at most 2 MB).
 const REPLY_PART_BYTES: usize = 1 << 20;
@@ -24,7 +24,7 @@ pub struct Cell<'a> {
     pub now_ms: f64,
     pub input: Option<&'a serde_json::Value>,
     pub fuel: u64,
-    pub replies: &'a [Reply],
+    pub replies: &'a [Recorded],
 }
 
 impl JournalEntry {
@@ -89,23 +89,63 @@ pub fn append(sql: &SqlStorage, r: &SessionRecord, cell: &Cell<'_>) -> worker::R
         )?
         .to_array()?;
     let seq = rows.first().map(|r| r.seq).unwrap_or_default();
-    for (n, reply) in cell.replies.iter().enumerate() {
+    for (n, recorded) in cell.replies.iter().enumerate() {
         // The head, then the payload in parts: no copy of the whole payload is made.
-        let (head, payload) = reply.parts();
-        let parts = std::iter::once(head.as_slice()).chain(payload.chunks(REPLY_PART_BYTES));
-        for (part, chunk) in parts.enumerate() {
+        let (head, payload) = recorded.reply.parts();
+        let insert = |part: usize, chunk: &[u8]| {
             sql.exec(
-                "INSERT INTO journal_io (seq, n, part, data) VALUES (?, ?, ?, ?)",
+                "INSERT INTO journal_io (seq, n, part, data, blob) VALUES (?, ?, ?, ?, ?)",
                 vec![
                     seq.into(),
                     (n as i64).into(),
                     (part as i64).into(),
                     worker::SqlStorageValue::Blob(chunk.to_vec()),
+                    recorded.blob.as_deref().into(),
                 ],
-            )?;
+            )
+        };
+        insert(0, &head)?;
+        match &recorded.blob {
+            // A stored file's contents: kept once, however many cells read them.
+            Some(key) => store_blob(sql, key, payload)?,
+            None => {
+                for (part, chunk) in payload.chunks(REPLY_PART_BYTES).enumerate() {
+                    insert(part + 1, chunk)?;
+                }
+            }
         }
     }
     touch(sql, r)
+}
+
+fn store_blob(sql: &SqlStorage, key: &str, payload: &[u8]) -> worker::Result<()> {
+    let known = sql
+        .exec(
+            "SELECT part FROM journal_blobs WHERE key = ? LIMIT 1",
+            vec![key.into()],
+        )?
+        .raw()
+        .next()
+        .is_some();
+    if known {
+        return Ok(());
+    }
+    // One row even for empty contents, so the key is known.
+    let mut chunks: Vec<&[u8]> = payload.chunks(REPLY_PART_BYTES).collect();
+    if chunks.is_empty() {
+        chunks.push(&[]);
+    }
+    for (part, chunk) in chunks.into_iter().enumerate() {
+        sql.exec(
+            "INSERT INTO journal_blobs (key, part, data) VALUES (?, ?, ?)",
+            vec![
+                key.into(),
+                (part as i64).into(),
+                worker::SqlStorageValue::Blob(chunk.to_vec()),
+            ],
+        )?;
+    }
+    Ok(())
 }
 
 /// Stores the session's counters (last use, execution count).
@@ -130,7 +170,8 @@ pub fn size(sql: &SqlStorage) -> worker::Result<JournalSize> {
     let rows: Vec<JournalSize> = sql
         .exec(
             "SELECT COUNT(*) AS cells, COALESCE(SUM(fuel), 0) AS fuel, \
-             (SELECT COALESCE(SUM(length(data)), 0) FROM journal_io) AS io_bytes FROM journal",
+             (SELECT COALESCE(SUM(length(data)), 0) FROM journal_io) + \
+             (SELECT COALESCE(SUM(length(data)), 0) FROM journal_blobs) AS io_bytes FROM journal",
             None,
         )?
         .to_array()?;
@@ -167,16 +208,19 @@ pub fn replies(sql: &SqlStorage, seq: i64) -> worker::Result<Vec<Reply>> {
         Err(e) => worker::console_error!("journal reply {seq}: {e}"),
     };
     let cursor = sql.exec(
-        "SELECT n, data FROM journal_io WHERE seq = ? ORDER BY n, part",
+        "SELECT n, data, blob FROM journal_io WHERE seq = ? ORDER BY n, part",
         vec![seq.into()],
     )?;
     for row in cursor.raw() {
         let row = row?;
-        let (Some(n), Some(worker::SqlStorageValue::Blob(data))) =
+        let (Some(n), Some(worker::SqlStorageValue::Blob(mut data))) =
             (row.first().and_then(integer), row.get(1).cloned())
         else {
             continue;
         };
+        if let Some(worker::SqlStorageValue::String(key)) = row.get(2) {
+            data.extend_from_slice(&blob(sql, key)?);
+        }
         match &mut current {
             Some((m, bytes)) if *m == n => bytes.extend_from_slice(&data),
             _ => {
@@ -191,6 +235,23 @@ pub fn replies(sql: &SqlStorage, seq: i64) -> worker::Result<Vec<Reply>> {
         finish(done);
     }
     Ok(replies)
+}
+
+/// The contents stored under `key` by [`store_blob`].
+fn blob(sql: &SqlStorage, key: &str) -> worker::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    for row in sql
+        .exec(
+            "SELECT data FROM journal_blobs WHERE key = ? ORDER BY part",
+            vec![key.into()],
+        )?
+        .raw()
+    {
+        if let Some(worker::SqlStorageValue::Blob(data)) = row?.first() {
+            bytes.extend_from_slice(data);
+        }
+    }
+    Ok(bytes)
 }
 
 fn integer(value: &worker::SqlStorageValue) -> Option<i64> {

@@ -9,6 +9,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../../migrations/0004_files_network_env.sql"),
     ),
+    (5, include_str!("../../migrations/0005_journal_blobs.sql")),
 ];
 
 #[cfg(target_arch = "wasm32")]

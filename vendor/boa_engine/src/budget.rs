@@ -88,6 +88,11 @@ pub fn memory_peak() -> usize {
     MEMORY_PEAK.get().saturating_sub(MEMORY_BASE.get())
 }
 
+/// Bytes allocated on this thread and not yet freed: every realm's heap, and the host's.
+pub fn memory_in_use() -> usize {
+    MEMORY_IN_USE.get()
+}
+
 /// Heap growth since [`begin`], in bytes (negative growth counts as zero).
 pub fn memory_used() -> usize {
     MEMORY_IN_USE.get().saturating_sub(MEMORY_BASE.get())
