@@ -383,7 +383,11 @@ impl SessionObject {
                     replies: &replies,
                 },
             )
-            .map_err(|e| internal("journal", e))?;
+            .map_err(|e| {
+                // The realm holds a cell the journal does not: rebuild it from the journal.
+                self.inner.borrow_mut().engine = None;
+                internal("journal", e)
+            })?;
         }
         let duration_ms = worker::Date::now().as_millis().saturating_sub(started);
         self.sync_metadata(&self.load()?.unwrap_or(record.clone()), now);
