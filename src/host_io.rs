@@ -137,6 +137,11 @@ impl<'a> CellIo<'a> {
         }
     }
 
+    /// Whether the cell wrote or removed any file.
+    pub fn changes_files(&self) -> bool {
+        !self.staged.is_empty()
+    }
+
     /// The cell's changes, for a one-shot run's answer (nothing is stored).
     pub fn into_staged(self) -> Staged {
         self.staged

@@ -4,7 +4,7 @@
 // session are serialized without losing an update.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, startSandbox } from './harness.mjs';
+import { sessionHelpers, startSandbox } from './harness.mjs';
 
 let sandbox;
 
@@ -16,20 +16,8 @@ after(async () => {
   await sandbox?.stop();
 });
 
-/** A client for the current runtime (its URL may change across restarts). */
-const client = () => api(sandbox.url, sandbox.keys.alice);
-
-async function newSession(body = {}) {
-  const res = await (await client()).req('POST', '/v1/sessions', { body });
-  assert.equal(res.status, 201, `create answered ${res.status}: ${res.text}`);
-  return res.json.id;
-}
-
-async function exec(id, code) {
-  const res = await (await client()).req('POST', `/v1/sessions/${id}/exec`, { body: { code } });
-  assert.equal(res.status, 200, `exec of ${JSON.stringify(code.slice(0, 80))} answered ${res.status}: ${res.text.slice(0, 1000)}`);
-  return res.json;
-}
+/** Helpers for the current runtime (its URL may change across restarts). */
+const { client, newSession, exec } = sessionHelpers(() => sandbox);
 
 async function ok(id, code) {
   const out = await exec(id, code);

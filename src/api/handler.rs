@@ -16,7 +16,7 @@ use crate::{
     engine::{Engine, Step},
     files::{
         path,
-        staging::{MemoryFiles, Quotas, Staged, StagedFile},
+        staging::{Index as _, MemoryFiles, Quotas, Staged, StagedFile},
         DEFAULT_CONTENT_TYPE,
     },
     host_io::{CellIo, Files},
@@ -68,7 +68,8 @@ pub fn json_response<T: Serialize>(status: u16, body: &T) -> Result<Response, Ap
         .with_headers(headers))
 }
 
-fn internal(context: &str, err: impl std::fmt::Display) -> ApiError {
+/// Logs a platform failure with its context and answers the generic 500 (the cause is not sent).
+pub fn internal(context: &str, err: impl std::fmt::Display) -> ApiError {
     worker::console_error!("{context}: {err}");
     ApiError::Internal
 }
@@ -254,7 +255,6 @@ fn inline_files(
 ) -> Result<MemoryFiles, ApiError> {
     use base64::Engine as _;
     let mut files = MemoryFiles::default();
-    let mut totals = crate::files::staging::Totals::default();
     let now = worker::Date::now().as_millis() as i64;
     for (raw, file) in given {
         let path = path::normalize(&raw).map_err(|e| ApiError::InvalidPath(e.to_string()))?;
@@ -283,12 +283,8 @@ fn inline_files(
         let size = data.len() as u64;
         let existing = files.files.get(&path).map(|f| f.data.len() as u64);
         quotas
-            .check(totals, existing, size)
+            .check(files.totals(), existing, size)
             .map_err(ApiError::QuotaExceeded)?;
-        if existing.is_none() {
-            totals.count += 1;
-        }
-        totals.bytes = totals.bytes - existing.unwrap_or(0) + size;
         files.files.insert(
             path,
             StagedFile {

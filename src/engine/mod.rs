@@ -29,7 +29,7 @@ use std::{
 
 use boa_engine::{
     budget::{self, Exhausted},
-    builtins::promise::PromiseState,
+    builtins::promise::{PromiseState, ResolvingFunctions},
     error::{EngineError, RuntimeLimitError},
     js_string,
     object::builtins::{JsFunction, JsPromise},
@@ -130,7 +130,7 @@ pub struct Engine {
     /// Guest I/O requests made since the host last took them.
     queue: io::Queue,
     /// Promises of the requests the host holds, in the order it got them.
-    in_flight: Vec<io::Pending>,
+    in_flight: Vec<ResolvingFunctions>,
     /// The cell that is waiting for I/O, if any.
     cell: Option<RunningCell>,
 }
@@ -290,9 +290,14 @@ impl Engine {
         code: &str,
         now_ms: f64,
         input: Option<&serde_json::Value>,
-        mut host: impl FnMut(Request) -> Reply,
+        host: impl FnMut(Request) -> Reply,
     ) -> Outcome {
-        let mut step = self.start(code, now_ms, input);
+        let step = self.start(code, now_ms, input);
+        self.drive(step, host)
+    }
+
+    /// Runs a started cell to its end, answering its I/O synchronously with `host`.
+    fn drive(&mut self, mut step: Step, mut host: impl FnMut(Request) -> Reply) -> Outcome {
         loop {
             match step {
                 Step::Done(outcome) => return *outcome,
@@ -314,12 +319,12 @@ impl Engine {
     /// Continues the waiting cell with the replies to the requests of the last [`Step::Io`],
     /// in order.
     pub fn resume(&mut self, replies: Vec<Reply>) -> Step {
-        let pending = std::mem::take(&mut self.in_flight);
+        let waiting = std::mem::take(&mut self.in_flight);
         let mut replies = replies.into_iter();
         self.step(move |engine| {
-            for waiting in pending {
+            for resolvers in waiting {
                 let reply = replies.next().unwrap_or_else(io::unanswered);
-                io::settle(&waiting.resolvers, reply, &mut engine.ctx)?;
+                io::settle(&resolvers, reply, &mut engine.ctx)?;
             }
             Ok(())
         })
@@ -337,19 +342,8 @@ impl Engine {
         let fuel = self.limits.fuel.saturating_mul(REPLAY_HEADROOM);
         let memory = self.limits.memory_bytes.saturating_mul(2);
         let mut replies = replies.into_iter();
-        let mut step = self.begin(code, now_ms, input, fuel, memory, Mode::Replay);
-        loop {
-            match step {
-                Step::Done(outcome) => return *outcome,
-                Step::Io(requests) => {
-                    let answers = requests
-                        .iter()
-                        .map(|_| replies.next().unwrap_or_else(io::unanswered))
-                        .collect();
-                    step = self.resume(answers);
-                }
-            }
-        }
+        let step = self.begin(code, now_ms, input, fuel, memory, Mode::Replay);
+        self.drive(step, |_| replies.next().unwrap_or_else(io::unanswered))
     }
 
     /// Earlier cells' growth counts as retained even where it was garbage (a file read into a
@@ -469,9 +463,15 @@ impl Engine {
         };
         match concluded {
             Ok(false) => {
-                let pending: Vec<io::Pending> = self.queue.borrow_mut().drain(..).collect();
-                let requests = pending.iter().map(|p| p.request.clone()).collect();
-                self.in_flight = pending;
+                // The requests go to the host (moved: a write's data is not copied); their
+                // promises stay here until the replies come back.
+                let (requests, resolvers) = self
+                    .queue
+                    .borrow_mut()
+                    .drain(..)
+                    .map(|p| (p.request, p.resolvers))
+                    .unzip();
+                self.in_flight = resolvers;
                 Step::Io(requests)
             }
             Ok(true) => Step::done(self.end_cell(None)),

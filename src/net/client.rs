@@ -62,9 +62,15 @@ impl Client {
     }
 
     async fn follow(&mut self, request: FetchRequest) -> Reply {
-        let mut url = request.url.clone();
-        let mut method = request.method.clone();
-        let mut body = request.body.clone();
+        // Taken apart rather than cloned: the body is not copied on the Rust side.
+        let FetchRequest {
+            url: start,
+            mut method,
+            headers,
+            mut body,
+            redirect: mode,
+        } = request;
+        let mut url = start.clone();
         for hop in 0..=MAX_REDIRECTS {
             let origin = self.self_origin.as_ref().map(|(h, p)| (h.as_str(), *p));
             let target = match self.allow.check(&url, origin) {
@@ -82,8 +88,7 @@ impl Client {
                 );
             }
             self.requests += 1;
-            let response = match send(&target.url, &method, &request.headers, body.as_deref()).await
-            {
+            let response = match send(&target.url, &method, &headers, body.as_deref()).await {
                 Ok(response) => response,
                 Err(e) => {
                     return failure(ErrorKind::TypeError, format!("fetch failed: {url}: {e}"))
@@ -92,8 +97,8 @@ impl Client {
             let status = response.status_code();
             let location = response.headers().get("location").ok().flatten();
             let redirect = matches!(status, 301 | 302 | 303 | 307 | 308) && location.is_some();
-            if redirect && request.redirect != "manual" {
-                if request.redirect == "error" {
+            if redirect && mode != "manual" {
+                if mode == "error" {
                     return failure(
                         ErrorKind::TypeError,
                         format!("fetch failed: {url} redirected and redirect is \"error\""),
@@ -124,7 +129,7 @@ impl Client {
             ErrorKind::TypeError,
             format!(
                 "fetch failed: more than {MAX_REDIRECTS} redirects from {}",
-                request.url
+                start
             ),
         )
     }

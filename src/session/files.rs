@@ -5,7 +5,10 @@ use serde_json::json;
 use worker::{Env, Headers, Request, Response, SqlStorage};
 
 use crate::{
-    api::{error::ApiError, handler::json_response},
+    api::{
+        error::ApiError,
+        handler::{internal, json_response},
+    },
     files::{
         range::{self, RangeRequest},
         staging::Quotas,
@@ -19,11 +22,6 @@ use crate::{
 /// Default and largest page of a listing.
 const DEFAULT_PAGE: u32 = 100;
 const MAX_PAGE: u32 = 1000;
-
-fn internal(context: &str, err: impl std::fmt::Display) -> ApiError {
-    worker::console_error!("{context}: {err}");
-    ApiError::Internal
-}
 
 /// A file as the API shows it.
 pub fn view(file: &FileInfo) -> serde_json::Value {

@@ -14,7 +14,11 @@ use serde_json::json;
 use worker::{durable_object, DurableObject, Env, Method, Request, Response, ScheduledTime, State};
 
 use crate::{
-    api::{error::ApiError, handler::json_response, wire},
+    api::{
+        error::ApiError,
+        handler::{internal, json_response},
+        wire,
+    },
     engine::{Engine, Outcome, Step},
     files::staging::Quotas,
     host_io::{CellIo, Files},
@@ -78,11 +82,6 @@ fn now_ms() -> i64 {
     worker::Date::now().as_millis() as i64
 }
 
-fn internal(context: &str, err: impl std::fmt::Display) -> ApiError {
-    worker::console_error!("{context}: {err}");
-    ApiError::Internal
-}
-
 impl DurableObject for SessionObject {
     fn new(state: State, env: Env) -> Self {
         Self {
@@ -116,10 +115,10 @@ impl DurableObject for SessionObject {
                     Err(e) => Err(internal("exec command", e)),
                 }
             }
-            (Method::Get, protocol::FILES) => match self.live().await {
-                Ok(_) => files::list(&self.sql(), &req),
-                Err(e) => Err(e),
-            },
+            (Method::Get, protocol::FILES) => self
+                .live()
+                .await
+                .and_then(|_| files::list(&self.sql(), &req)),
             (method, p) if p.starts_with(protocol::FILES) => {
                 // The Worker sent a normalised path, percent-encoded per segment.
                 let result = match crate::files::path::from_url(
@@ -359,6 +358,7 @@ impl SessionObject {
         };
         record.execution_count += 1;
         record.last_used_at = now;
+        let files_changed = outcome.committed && io.changes_files();
         let sql = self.sql();
         if !outcome.committed {
             // Stopped mid-way: drop the realm so the next cell replays the journal without it;
@@ -390,7 +390,13 @@ impl SessionObject {
             })?;
         }
         let duration_ms = worker::Date::now().as_millis().saturating_sub(started);
-        self.sync_metadata(&self.load()?.unwrap_or(record.clone()), now);
+        if files_changed {
+            // The KV record shows the file totals: read them again only when the cell changed them.
+            if let Some(stored) = self.load()? {
+                record = stored;
+            }
+        }
+        self.sync_metadata(&record, now);
         self.schedule_alarm(&record).await;
         json_response(
             200,
