@@ -66,8 +66,8 @@ function expect(res, status, what) {
 async function latency(start = startSandbox, extras = true) {
   const sandbox = await start();
   try {
-    const client = await api(sandbox.url, sandbox.keys.alice);
-    const anonymous = await api(sandbox.url);
+    const client = await api(sandbox.url, sandbox.keys.alice, { keepAlive: true });
+    const anonymous = await api(sandbox.url, undefined, { keepAlive: true });
     const create = () => client.req('POST', '/v1/sessions', { body: {} });
     const exec = (id) => client.req('POST', `/v1/sessions/${id}/exec`, { body: { code: '1+1' } });
     const health = () => anonymous.req('GET', '/healthz');

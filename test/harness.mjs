@@ -9,6 +9,14 @@
 //
 // Hermetic: the developer's .dev.vars and .env files are never read, wrangler never rebuilds
 // (SKIP_WORKER_BUILD=1 makes scripts/build a no-op) and never reaches the network.
+//
+// Tests talk to workerd's own socket for the Worker (`url`), not to wrangler's dev proxy on
+// `--port` (`proxyUrl`), and open a connection per request. The proxy keeps pooled keep-alive
+// connections to workerd; while a cell runs, the isolate holds workerd's only thread, so an
+// idle connection's timeout can fire late, after the proxy has already sent a request on it.
+// That request is lost and the proxy answers 503 "Your worker restarted mid-request" (about
+// 2 per run of hostile.test.mjs; see README "Local development"). No such pool exists in
+// production, and none exists here.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -123,7 +131,8 @@ function testConfig(scratch) {
  *                sandbox) in the same runtime; `url` is then the consumer's
  * opts.persistDir  state directory (default: a new temporary one, removed at exit)
  *
- * Returns { url, port, keys, persistDir, output(), stop(), kill(), restart() }.
+ * Returns { url, port, proxyUrl, keys, persistDir, r2Object(key), output(), stop(), kill(),
+ *   restart() }.
  */
 export async function startSandbox(opts = {}) {
   if (!fs.existsSync(SHIM)) {
@@ -142,12 +151,15 @@ export async function startSandbox(opts = {}) {
   };
 
   const args = ['dev', '--ip', '127.0.0.1', '--persist-to', persistDir];
+  let config;
   if (opts.consumer) {
-    args.push('-c', CONSUMER_CONFIG, '-c', mirrorRepo(path.join(scratch, 'repo'), vars));
+    config = mirrorRepo(path.join(scratch, 'repo'), vars);
+    args.push('-c', CONSUMER_CONFIG, '-c', config);
   } else {
     const envFile = path.join(scratch, 'test.env');
     fs.writeFileSync(envFile, dotenv(vars));
-    args.push('-c', testConfig(scratch), '--env-file', envFile);
+    config = testConfig(scratch);
+    args.push('-c', config, '--env-file', envFile);
   }
   const env = {
     ...process.env,
@@ -184,8 +196,11 @@ export async function startSandbox(opts = {}) {
     }
   }
 
+  let proxyUrl = null;
+  let inspectorPort = null;
+
   async function launch() {
-    const inspectorPort = await freePort();
+    inspectorPort = await freePort();
     const proc = spawn(WRANGLER, [...args, '--port', String(port), '--inspector-port', String(inspectorPort)], {
       cwd: ROOT,
       env,
@@ -226,7 +241,10 @@ export async function startSandbox(opts = {}) {
         try {
           const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(5_000) });
           await res.arrayBuffer();
-          if (res.status === 200) return url;
+          if (res.status === 200) {
+            proxyUrl = url;
+            return await workerdUrl(proc.pid, [port, inspectorPort]);
+          }
         } catch {
           // not listening yet
         }
@@ -254,12 +272,38 @@ export async function startSandbox(opts = {}) {
   }
 
   const sandbox = {
+    /** workerd's socket for the Worker (changes on restart). */
     url: await start(),
     get port() {
-      return port;
+      return Number(new URL(sandbox.url).port);
+    },
+    /** wrangler dev's proxy, on the port given to --port (kept across restarts). */
+    get proxyUrl() {
+      return proxyUrl;
     },
     keys,
     persistDir,
+    /**
+     * An object of the local R2 bucket, read from the state directory by `wrangler r2 object
+     * get --local`: its bytes, or null when there is no such object.
+     */
+    async r2Object(key) {
+      const bucket = /bucket_name\s*=\s*"([^"]+)"/.exec(fs.readFileSync(config, 'utf8'))[1];
+      const proc = spawn(
+        WRANGLER,
+        ['r2', 'object', 'get', `${bucket}/${key}`, '--local', '--persist-to', persistDir, '--pipe', '-c', config],
+        { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 },
+      );
+      const out = [];
+      const err = [];
+      proc.stdout.on('data', (chunk) => out.push(chunk));
+      proc.stderr.on('data', (chunk) => err.push(chunk));
+      const [code, signal] = await new Promise((resolve) => proc.on('close', (...status) => resolve(status)));
+      if (code === 0) return Buffer.concat(out);
+      const why = Buffer.concat([...out, ...err]).toString('utf8');
+      if (/does not exist|not found/i.test(why)) return null;
+      throw new Error(`wrangler r2 object get ${key} failed (${code ?? signal}): ${why}`);
+    },
     /** Everything wrangler printed since the last (re)start. */
     output: () => log,
     /** Graceful stop: SIGTERM to wrangler, then SIGKILL to its group after 10 s. */
@@ -270,7 +314,8 @@ export async function startSandbox(opts = {}) {
     async kill() {
       await stopProcess(child, 'SIGKILL');
     },
-    /** Stops (gracefully) if running, then starts again on the same port and state. */
+    /** Stops (gracefully) if running, then starts again on the same state and proxy port; `url`
+     * changes (workerd gets a new port), so clients must be made again from it. */
     async restart() {
       await stopProcess(child, 'SIGTERM');
       sandbox.url = await start();
@@ -281,6 +326,66 @@ export async function startSandbox(opts = {}) {
 }
 
 /**
+ * The URL of the socket on which the workerd processes of wrangler's process group `pgid`
+ * serve the Worker: a listening TCP port of theirs, other than `exclude` (wrangler's proxy
+ * and inspector), that answers GET /healthz with 200. Linux: read from /proc.
+ */
+async function workerdUrl(pgid, exclude) {
+  const inodes = new Set();
+  for (const pid of fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    let stat;
+    try {
+      stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue; // gone
+    }
+    // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+    if (pgrp !== pgid || comm !== 'workerd') continue;
+    try {
+      for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+        const target = fs.readlinkSync(`/proc/${pid}/fd/${fd}`, { throwIfNoEntry: false });
+        const inode = /^socket:\[(\d+)\]$/.exec(target ?? '')?.[1];
+        if (inode) inodes.add(inode);
+      }
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const ports = new Set();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let rows = [];
+    try {
+      rows = fs.readFileSync(table, 'utf8').trim().split('\n').slice(1);
+    } catch {
+      continue;
+    }
+    for (const row of rows) {
+      const [, local, , state, , , , , , inode] = row.trim().split(/\s+/);
+      if (state === '0A' && inodes.has(inode)) ports.add(parseInt(local.split(':')[1], 16));
+    }
+  }
+  for (const port of ports) {
+    if (exclude.includes(port)) continue;
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`, {
+        headers: { connection: 'close' },
+        signal: AbortSignal.timeout(2_000),
+      });
+      const text = await res.text();
+      if (res.status === 200 && JSON.parse(text)?.status === 'ok') return `http://127.0.0.1:${port}`;
+    } catch {
+      // not HTTP (workerd's debug port) or not the Worker
+    }
+  }
+  throw new Error(
+    `found no workerd socket serving the Worker among ports ${[...ports].join(', ') || '(none)'} ` +
+      `of process group ${pgid}; wrangler's process layout may have changed`,
+  );
+}
+
+/**
  * A small HTTP client for the sandbox API. `key` undefined or null sends no Authorization.
  *
  * req(method, path, { body, headers, raw }):
@@ -288,11 +393,16 @@ export async function startSandbox(opts = {}) {
  *   raw   sent as is (string, Buffer, ...) with only the given headers
  * answers { status, headers (a Headers), text, json (undefined unless the body is JSON) }.
  * Every request gives up after 30 s.
+ *
+ * Each request has a connection of its own (`connection: close`), so no request is ever sent on
+ * an idle connection that workerd, busy with another session's cell, is about to time out (see
+ * the top of this file). `{ keepAlive: true }` reuses connections: for sequential benchmarks.
  */
-export async function api(base, key) {
+export async function api(base, key, { keepAlive = false } = {}) {
   async function req(method, urlPath, { body, headers = {}, raw } = {}) {
     const h = new Headers(headers);
     if (key != null && !h.has('authorization')) h.set('authorization', `Bearer ${key}`);
+    if (!keepAlive && !h.has('connection')) h.set('connection', 'close');
     let payload = raw;
     if (raw === undefined && body !== undefined) {
       payload = JSON.stringify(body);

@@ -92,6 +92,7 @@ describe('cell inputs', () => {
     assert.equal((await exec({ code: 'typeof input' })).value, 'undefined');
     await sandbox.kill();
     await sandbox.restart();
+    alice = await api(sandbox.url, sandbox.keys.alice); // workerd listens on a new port
     assert.equal((await exec({ code: 'total' })).value, 6, 'rebuilt with the recorded input');
   });
 });
