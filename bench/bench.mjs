@@ -17,7 +17,7 @@
 // and direction; before the timed rounds, one PUT + GET per size checks that the bytes come back
 // unchanged (sha256) and the run fails if not.
 //
-// Also: fuel per second of CPU for three kinds of code, and the time to rebuild a session from
+// Also: fuel per second of CPU for four kinds of code, and the time to rebuild a session from
 // journals of BENCH_JOURNALS cells (default 10,100,1000).
 //
 // BENCH_BASELINE=<dir of another checkout, built>: measures (a)-(c) of that build too, in the
@@ -142,6 +142,8 @@ async function fuelRate(client) {
     ['empty loop until out of fuel', 'for (;;) {}'],
     ['objects + closures until out of fuel', 'let o = []; for (let i = 0; ; i++) { o.push({ i, f: () => i }); if (o.length > 1000) o = []; }'],
     ['sort 1e5 numbers with a comparator', 'const xs = Array.from({ length: 1e5 }, (_, i) => (i * 7919) % 1e5); xs.sort((x, y) => x - y).length'],
+    // Collections are not charged fuel; each traces the whole live array, so this is the slow end.
+    ['a sparse array growing until a limit', 'const a = []; for (let i = 0; ; i++) a[i * 1024] = i'],
   ]) {
     const base = [];
     const work = [];

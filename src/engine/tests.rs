@@ -414,3 +414,83 @@ fn ordinary_heavy_work_fits_the_default_limits() {
         assert_eq!(out.status, Status::Ok, "{code}: {:?} {:?}", out.error, out.usage);
     }
 }
+
+thread_local! {
+    static PANICS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Panics on this thread since the hook was installed (the engine catches them, so an outcome
+/// alone cannot tell a clean stop from a caught panic).
+fn panics_on_this_thread() -> usize {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            PANICS.with(|p| p.set(p.get() + 1));
+            previous(info);
+        }));
+    });
+    PANICS.with(|p| p.get())
+}
+
+#[test]
+fn a_limit_inside_an_async_generator_stops_it_without_a_panic() {
+    let before = panics_on_this_thread();
+    // Many fuel amounts, so the budget runs out at every point of the generator's resumption.
+    for fuel in (20_000..30_000).step_by(97) {
+        let limits = Limits {
+            fuel,
+            ..Limits::default()
+        };
+        let mut e = Engine::new(42, limits).expect("engine");
+        let out = run(
+            &mut e,
+            "async function* g() { for (;;) yield 1 } (async () => { for await (const x of g()) {} })()",
+        );
+        assert_eq!(limit_of(&out), Some("fuel"), "fuel {fuel}: {:?}", out.error);
+    }
+    assert_eq!(panics_on_this_thread(), before, "the engine panicked");
+}
+
+#[test]
+fn a_cell_is_not_charged_for_the_collectors_bookkeeping_of_other_realms() {
+    // Other sessions' realms on the same thread: about 400,000 live objects, so the collector's
+    // own lists (every object's pointer, the marking queue) are megabytes long.
+    let mut others = Vec::new();
+    for _ in 0..8 {
+        let mut e = Engine::new(42, Limits::default()).expect("engine");
+        let out = run(
+            &mut e,
+            "const keep = Array.from({ length: 50000 }, (_, i) => ({ i }))",
+        );
+        assert_eq!(out.status, Status::Ok, "{:?}", out.error);
+        others.push(e);
+    }
+    // A session whose cells need about 200 kB each: collections and the growth of the
+    // collector's lists happen during its cells, and must not count as theirs. (16 MB: each
+    // cell's garbage counts as retained until a collection frees it, see `Engine::reclaim`.)
+    let limits = Limits {
+        memory_bytes: 16 << 20,
+        ..Limits::default()
+    };
+    let mut e = Engine::new(42, limits).expect("engine");
+    for i in 0..40 {
+        let out = run(
+            &mut e,
+            "let xs = Array.from({ length: 1000 }, (_, i) => ({ i })); xs.length",
+        );
+        assert_eq!(
+            out.status,
+            Status::Ok,
+            "cell {i}: {:?} {:?}",
+            out.error,
+            out.usage
+        );
+        assert!(
+            out.usage.memory_bytes < 1 << 20,
+            "cell {i}: {:?}",
+            out.usage
+        );
+    }
+    drop(others);
+}

@@ -190,6 +190,13 @@ pub fn reserve(bytes: usize) -> JsResult<()> {
 /// in use. Growth past the memory budget trips it, and the VM stops at the next instruction.
 #[inline]
 pub fn record_alloc(bytes: usize) {
+    // edge-sandbox patch: the collector's own lists are not the execution's (boa_gc patch).
+    if boa_gc::in_bookkeeping() {
+        MEMORY_IN_USE.set(MEMORY_IN_USE.get().saturating_add(bytes));
+        MEMORY_BASE.set(MEMORY_BASE.get().saturating_add(bytes));
+        MEMORY_PEAK.set(MEMORY_PEAK.get().saturating_add(bytes));
+        return;
+    }
     // Allocating (and later collecting) costs CPU that instructions alone do not show: an
     // allocation-heavy loop ran 5x fewer instructions per second than an empty one. Charging
     // each allocation keeps fuel proportional to CPU time.
@@ -216,6 +223,10 @@ pub fn record_alloc(bytes: usize) {
 #[inline]
 pub fn record_dealloc(bytes: usize) {
     MEMORY_IN_USE.set(MEMORY_IN_USE.get().saturating_sub(bytes));
+    if boa_gc::in_bookkeeping() {
+        MEMORY_BASE.set(MEMORY_BASE.get().saturating_sub(bytes));
+        MEMORY_PEAK.set(MEMORY_PEAK.get().saturating_sub(bytes));
+    }
 }
 
 // edge-sandbox patch: helpers for builtins that search, produce or collect natively.

@@ -516,7 +516,11 @@ impl AsyncGenerator {
         generator.borrow_mut().data_mut().context = Some(generator_context);
 
         // 8. Assert: result is never an abrupt completion.
-        assert!(!result.is_throw_completion());
+        // edge-sandbox patch: a runtime limit (uncatchable) tripped inside the generator body is
+        // the one abrupt completion that can reach here; propagate it instead of panicking.
+        if result.is_throw_completion() {
+            result.consume()?;
+        }
 
         // 9. Assert: When we return here, genContext has already been removed from the execution context stack and
         //    callerContext is the currently running execution context.
