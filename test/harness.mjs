@@ -343,14 +343,19 @@ async function workerdUrl(pgid, exclude) {
     const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
     const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
     if (pgrp !== pgid || comm !== 'workerd') continue;
+    let fds = [];
     try {
-      for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
-        const target = fs.readlinkSync(`/proc/${pid}/fd/${fd}`, { throwIfNoEntry: false });
-        const inode = /^socket:\[(\d+)\]$/.exec(target ?? '')?.[1];
-        if (inode) inodes.add(inode);
-      }
+      fds = fs.readdirSync(`/proc/${pid}/fd`);
     } catch {
-      // exited meanwhile
+      continue; // exited meanwhile
+    }
+    for (const fd of fds) {
+      try {
+        const inode = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1];
+        if (inode) inodes.add(inode);
+      } catch {
+        // closed meanwhile
+      }
     }
   }
   const ports = new Set();
