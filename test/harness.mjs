@@ -15,7 +15,7 @@
 // connections to workerd; while a cell runs, the isolate holds workerd's only thread, so an
 // idle connection's timeout can fire late, after the proxy has already sent a request on it.
 // That request is lost and the proxy answers 503 "Your worker restarted mid-request" (about
-// 2 per run of hostile.test.mjs; see README "Local development"). No such pool exists in
+// 2 per run of hostile.test.mjs; see README, "The two commands"). No such pool exists in
 // production, and none exists here.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -238,15 +238,17 @@ export async function startSandbox(opts = {}) {
         throw new Error(`wrangler dev was not ready after ${READY_TIMEOUT_MS / 1000} s:\n${log}`);
       }
       if (/Ready on/.test(log)) {
+        let ready = false;
         try {
           const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(5_000) });
           await res.arrayBuffer();
-          if (res.status === 200) {
-            proxyUrl = url;
-            return await workerdUrl(proc.pid, [port, inspectorPort]);
-          }
+          ready = res.status === 200;
         } catch {
           // not listening yet
+        }
+        if (ready) {
+          proxyUrl = url;
+          return await workerdUrl(proc.pid, [port, inspectorPort]);
         }
       }
       await sleep(200);
