@@ -3,7 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { api, startSandbox } from './harness.mjs';
+import { api, sleep, startSandbox } from './harness.mjs';
 
 let sandbox;
 
@@ -59,7 +59,7 @@ describe('session env', () => {
     bodies.push((await ok(id, 'env.API_TOKEN.length')).text);
     bodies.push((await c.req('POST', `/v1/sessions/${id}/exec`, { body: { code: 'throw new Error("x" + env.ZED.length)' } })).text);
     bodies.push((await ok(id, 'console.log(Object.keys(env))')).text);
-    await new Promise((r) => setTimeout(r, 1500)); // let the KV record sync
+    await sleep(1500); // let the KV record sync
     const listed = await c.req('GET', '/v1/sessions');
     assert.equal(listed.status, 200);
     assert.ok(listed.json.sessions.some((s) => s.id === id));

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import { api, FETCH_TIMEOUT_MS, startSandbox } from './harness.mjs';
+import { api, FETCH_TIMEOUT_MS, sleep, startSandbox } from './harness.mjs';
 
 let sandbox;
 
@@ -347,7 +347,7 @@ describe('listing', () => {
       const list = await (await client()).req('GET', '/v1/sessions');
       shown = list.json.sessions.find((s) => s.id === id)?.files;
       if (shown?.count === 2) break;
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
     }
     assert.deepEqual(shown, { count: 2, bytes: 15 });
   });
@@ -523,7 +523,7 @@ describe('tenancy and lifetime', () => {
     const deadline = Date.now() + 30_000;
     let left = keys;
     while (left.length > 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await sleep(500);
       const found = await Promise.all(left.map((key) => sandbox.r2Object(key)));
       left = left.filter((_, i) => found[i] !== null);
     }

@@ -55,7 +55,8 @@ function killGroup(pid, signal) {
   }
 }
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Resolves after `ms` milliseconds. */
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
 export function freePort() {

@@ -1,7 +1,7 @@
 // Session lifecycle: create, list, read and delete, as a client sees them.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, startSandbox } from './harness.mjs';
+import { api, sleep, startSandbox } from './harness.mjs';
 
 const SESSION_ID = /^ses_[a-z2-7]{26}$/;
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -131,7 +131,7 @@ describe('listing sessions', () => {
     const mine = [];
     for (let i = 0; i < 3; i++) {
       mine.push((await create(alice, { metadata: { n: String(i) } })).id);
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
     }
     const bobs = (await create(bob)).id;
 
@@ -184,7 +184,7 @@ describe('reading a session', () => {
 
   test('shows the execution count and a later last_used_at after executions', async () => {
     const created = await create(alice);
-    await new Promise((r) => setTimeout(r, 30));
+    await sleep(30);
     await exec(alice, created.id, '1');
     await exec(alice, created.id, '2');
     await exec(alice, created.id, 'throw new Error("still counts")');

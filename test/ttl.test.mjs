@@ -1,7 +1,7 @@
 // Expiry: a session disappears ttl_seconds after its last request, and activity pushes that back.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, startSandbox } from './harness.mjs';
+import { api, sleep, startSandbox } from './harness.mjs';
 
 let sandbox;
 let alice;
@@ -15,7 +15,6 @@ after(async () => {
   await sandbox?.stop();
 });
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function create(ttl_seconds) {
   const res = await alice.req('POST', '/v1/sessions', { body: { ttl_seconds } });
