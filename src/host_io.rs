@@ -46,13 +46,7 @@ pub struct CellIo<'a> {
     pub replies: Vec<Recorded>,
 }
 
-/// A reply as the journal keeps it.
-pub struct Recorded {
-    pub reply: Reply,
-    /// For the contents of a stored file: a name for those contents (etag and size), so the
-    /// journal keeps each content once however often cells read it.
-    pub blob: Option<String>,
-}
+pub use crate::session::service::Recorded;
 
 impl<'a> CellIo<'a> {
     pub fn new(files: Files<'a>, quotas: Quotas, client: Client, now_ms: i64) -> Self {
@@ -148,25 +142,26 @@ impl<'a> CellIo<'a> {
     }
 
     /// Stores the cell's changes (its effects stand): bytes to R2 first, then the index.
-    pub async fn commit(self) -> worker::Result<()> {
+    pub async fn commit(&mut self) -> worker::Result<()> {
         let Files::Session {
             env,
             sql,
             tenant,
             id,
-        } = self.files
+        } = &self.files
         else {
             return Ok(());
         };
-        for (path, change) in self.staged.into_changes() {
-            let key = keys::file_key(&tenant, &id, &path);
+        let (env, sql, tenant, id) = (*env, sql, tenant.as_str(), id.as_str());
+        for (path, change) in std::mem::take(&mut self.staged).into_changes() {
+            let key = keys::file_key(tenant, id, &path);
             match change {
                 Some(file) => {
                     let size = file.data.len() as u64;
                     let object =
                         artifacts::put(env, &key, file.data.into(), &file.content_type).await?;
                     file_index::upsert(
-                        &sql,
+                        sql,
                         &FileInfo {
                             path,
                             size,
@@ -178,10 +173,28 @@ impl<'a> CellIo<'a> {
                 }
                 None => {
                     artifacts::delete(env, &key).await?;
-                    file_index::remove(&sql, &path)?;
+                    file_index::remove(sql, &path)?;
                 }
             }
         }
         Ok(())
+    }
+}
+
+impl crate::session::service::CellHost for CellIo<'_> {
+    async fn serve(&mut self, requests: Vec<Request>) -> Vec<Reply> {
+        CellIo::serve(self, requests).await
+    }
+
+    fn take_replies(&mut self) -> Vec<Recorded> {
+        std::mem::take(&mut self.replies)
+    }
+
+    fn changes_files(&self) -> bool {
+        CellIo::changes_files(self)
+    }
+
+    async fn commit(&mut self) -> Result<(), String> {
+        CellIo::commit(self).await.map_err(|e| e.to_string())
     }
 }

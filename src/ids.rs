@@ -18,10 +18,16 @@ pub fn session_id(random: [u8; 16]) -> String {
 
 /// A random seed for a realm's `Math.random`, below 2^53 so it survives a JavaScript number
 /// (the session row stores it through the SQL API, which speaks JavaScript numbers).
+#[cfg(all(target_arch = "wasm32", feature = "worker"))]
 pub fn random_seed() -> Result<u64, getrandom::Error> {
     let mut bytes = [0u8; 8];
     getrandom::fill(&mut bytes)?;
-    Ok(u64::from_le_bytes(bytes) >> 11)
+    Ok(seed_from(bytes))
+}
+
+/// Eight random bytes as a seed below 2^53.
+pub fn seed_from(bytes: [u8; 8]) -> u64 {
+    u64::from_le_bytes(bytes) >> 11
 }
 
 /// Whether `s` has the shape of a session ID (anything else cannot exist).
@@ -45,9 +51,10 @@ mod tests {
 
     #[test]
     fn seeds_fit_in_a_javascript_number() {
-        for _ in 0..100 {
-            assert!(random_seed().expect("random") < 1 << 53);
+        for bytes in [[0xff; 8], [0; 8], [0x80, 1, 2, 3, 4, 5, 6, 0xff]] {
+            assert!(seed_from(bytes) < 1 << 53);
         }
+        assert_eq!(seed_from([0xff; 8]), (1 << 53) - 1);
     }
 
     #[test]

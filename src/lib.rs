@@ -11,22 +11,25 @@ pub mod api;
 pub mod bindings;
 pub mod engine;
 pub mod files;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "worker"))]
 pub mod host_io;
 pub mod ids;
+pub mod instance;
 pub mod net;
 pub mod session;
 pub mod storage;
 pub mod time;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "worker"))]
 pub use session::object::SessionObject;
 
-/// Every allocation is reported to the execution budget (see `engine::alloc`).
+/// Every allocation is reported to the execution budget (see `engine::alloc`). The Worker,
+/// which runs no guest code, keeps the system allocator.
+#[cfg(feature = "realm")]
 #[global_allocator]
 static ALLOCATOR: engine::alloc::BudgetAllocator = engine::alloc::BudgetAllocator;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "worker"))]
 #[worker::event(fetch)]
 async fn fetch(
     req: worker::Request,

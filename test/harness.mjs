@@ -28,7 +28,10 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const WRANGLER = path.join(ROOT, 'node_modules', '.bin', 'wrangler');
+// The Worker's entry: worker-build's shim plus the engine module (see src/entry.mjs).
+const ENTRY = path.join(ROOT, 'src', 'entry.mjs');
 const SHIM = path.join(ROOT, 'build', 'worker', 'shim.mjs');
+const ENGINE = path.join(ROOT, 'build', 'engine', 'engine.wasm');
 const CONSUMER_CONFIG = path.join(ROOT, 'test', 'consumer', 'wrangler.toml');
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 10_000;
@@ -116,7 +119,7 @@ function testConfig(scratch) {
   for (const line of lines) {
     if (/^\s*\[/.test(line)) inBuild = /^\s*\[build\]\s*$/.test(line);
     if (inBuild) continue;
-    out.push(line.replace(/^main\s*=.*$/, `main = ${JSON.stringify(SHIM)}`));
+    out.push(line.replace(/^main\s*=.*$/, `main = ${JSON.stringify(ENTRY)}`));
   }
   const file = path.join(scratch, 'wrangler.toml');
   fs.writeFileSync(file, out.join('\n'));
@@ -136,8 +139,10 @@ function testConfig(scratch) {
  *   restart() }.
  */
 export async function startSandbox(opts = {}) {
-  if (!fs.existsSync(SHIM)) {
-    throw new Error(`${path.relative(process.cwd(), SHIM)} is missing: build the Worker first (./scripts/build)`);
+  for (const built of [SHIM, ENGINE]) {
+    if (!fs.existsSync(built)) {
+      throw new Error(`${path.relative(process.cwd(), built)} is missing: build the Worker first (./scripts/build)`);
+    }
   }
   if (!fs.existsSync(WRANGLER)) {
     throw new Error('node_modules/.bin/wrangler is missing: run ./scripts/setup');

@@ -30,6 +30,9 @@ pub enum ApiError {
     LengthRequired,
     /// 416: a `Range` outside the file; `size` is the file's length.
     RangeNotSatisfiable { size: u64 },
+    /// 409: the session's checkpoint is from another engine build, which this deployment
+    /// cannot restore, and its journal no longer holds its whole history.
+    EngineChanged(String),
     /// 500: a bug or a platform failure; the cause is logged, not sent.
     Internal,
 }
@@ -64,6 +67,7 @@ impl ApiError {
             Self::QuotaExceeded(_) => 413,
             Self::LengthRequired => 411,
             Self::RangeNotSatisfiable { .. } => 416,
+            Self::EngineChanged(_) => 409,
             Self::Internal => 500,
         }
     }
@@ -82,6 +86,7 @@ impl ApiError {
             Self::QuotaExceeded(_) => "quota_exceeded",
             Self::LengthRequired => "length_required",
             Self::RangeNotSatisfiable { .. } => "range_not_satisfiable",
+            Self::EngineChanged(_) => "engine_changed",
             Self::Internal => "internal",
         }
     }
@@ -92,7 +97,8 @@ impl ApiError {
             Self::InvalidRequest(m)
             | Self::NotFound(m)
             | Self::InvalidPath(m)
-            | Self::QuotaExceeded(m) => m.clone(),
+            | Self::QuotaExceeded(m)
+            | Self::EngineChanged(m) => m.clone(),
             Self::FileNotFound(path) => format!("no such file: {path}"),
             Self::LengthRequired => {
                 "a file upload needs a `content-length` header (send the body with a known length)"

@@ -13,16 +13,19 @@ use super::{
 };
 use crate::{
     bindings,
-    engine::{Engine, Step},
+    engine::abi::{InitMessage, StartMessage},
     files::{
         path,
         staging::{Index as _, MemoryFiles, Quotas, Staged, StagedFile},
         DEFAULT_CONTENT_TYPE,
     },
     host_io::{CellIo, Files},
-    ids,
+    ids, instance,
     net::client::Client,
-    session::protocol::{self, CreateCommand},
+    session::{
+        protocol::{self, CreateCommand},
+        service::{self, Engines as _},
+    },
     storage::{keys, metadata},
 };
 
@@ -209,7 +212,8 @@ fn file_request(req: &Request, path: &str) -> Result<Request, ApiError> {
     .map_err(|e| internal("request", e))
 }
 
-/// `POST /v1/run`: a fresh realm in this Worker (no Durable Object round trip), dropped after.
+/// `POST /v1/run`: a fresh engine instance in this Worker (no Durable Object round trip), dropped
+/// after; the same cell driver as sessions.
 async fn run_once(
     env: &Env,
     body: RunRequest,
@@ -227,16 +231,26 @@ async fn run_once(
     let files = inline_files(body.files.unwrap_or_default(), quotas)?;
     let seed = ids::random_seed().map_err(|e| internal("seed", e))?;
     let started = worker::Date::now().as_millis();
-    let mut engine = Engine::with_env(seed, limits, &secrets).map_err(|e| internal("engine", e))?;
+    let init = InitMessage {
+        seed,
+        limits,
+        env: secrets,
+    };
+    let engines = instance::WasmEngines { limits };
+    let mut live = engines
+        .fresh(
+            &init,
+            instance::BASE_BYTES.saturating_add(limits.memory_bytes),
+        )
+        .map_err(|e| internal("engine", e))?;
     let client = Client::new(allow, origin, &limits);
     let mut io = CellIo::new(Files::Memory(files), quotas, client, started as i64);
-    let mut step = engine.start(&body.code, started as f64, body.input.as_ref());
-    let outcome = loop {
-        match step {
-            Step::Done(outcome) => break *outcome,
-            Step::Io(requests) => step = engine.resume(io.serve(requests).await),
-        }
+    let cell = StartMessage {
+        code: body.code,
+        now_ms: started as f64,
+        input: body.input,
     };
+    let outcome = service::drive(&mut live, &cell, &mut io).await;
     let duration_ms = worker::Date::now().as_millis().saturating_sub(started);
     let mut result = wire::exec_result(&outcome, 1, duration_ms);
     let written = if outcome.committed {

@@ -6,5 +6,5 @@ pub mod error;
 pub mod route;
 pub mod wire;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "worker"))]
 pub mod handler;

@@ -23,8 +23,16 @@ fn counted(size: usize, allocate: impl FnOnce() -> *mut u8) -> *mut u8 {
     let ptr = allocate();
     if ptr.is_null() {
         budget::record_dealloc(size);
+        out_of_memory(size);
     }
     ptr
+}
+
+/// The allocation is about to fail for good (the memory cannot grow): in the engine module,
+/// tell the host, since the module traps next.
+fn out_of_memory(_size: usize) {
+    #[cfg(all(target_arch = "wasm32", feature = "engine-abi"))]
+    super::exports::report_oom(_size);
 }
 
 unsafe impl GlobalAlloc for BudgetAllocator {
@@ -51,6 +59,7 @@ unsafe impl GlobalAlloc for BudgetAllocator {
             if new_size > old {
                 budget::record_dealloc(new_size - old);
             }
+            out_of_memory(new_size);
         } else if new_size < old {
             budget::record_dealloc(old - new_size);
         }

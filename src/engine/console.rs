@@ -17,18 +17,7 @@ use boa_engine::{
 
 use super::inspect::{self, format_args_with, InspectOptions};
 
-/// Recorded console output.
-#[derive(Default, Debug, Clone, PartialEq)]
-pub struct Logs {
-    /// Lines written by `log`, `info`, `debug`, `dir`, `table`, `count`, `time*`, `group`.
-    pub stdout: Vec<String>,
-    /// Lines written by `warn`, `error`, `trace`, `assert`.
-    pub stderr: Vec<String>,
-    /// UTF-8 bytes kept, counting one extra byte per line for its line break.
-    pub bytes: usize,
-    /// Whether output was dropped because `max_bytes` was reached.
-    pub truncated: bool,
-}
+pub use super::outcome::Logs;
 
 /// Where console output goes; shared with the engine as `Rc<RefCell<ConsoleSink>>`.
 #[derive(Debug)]

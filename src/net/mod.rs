@@ -4,5 +4,5 @@
 
 pub mod policy;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "worker"))]
 pub mod client;

@@ -1,12 +1,12 @@
 //! `SessionObject`: the Durable Object that holds one session.
 //!
-//! It is a thin shell: it keeps the realm in memory, persists every acknowledged cell in its
-//! SQLite journal before answering, rebuilds the realm by replaying the journal when it wakes
-//! without one, and deletes everything the session owns when it expires or is deleted.
+//! A thin shell around the session service (`session::service`): it routes the Worker's
+//! messages, takes the turn for every change, keeps the session's engine instance in the
+//! isolate's pool (`instance::pool`) and its latest checkpoint in memory, and renders answers.
 //!
-//! Requests that change the session (exec, file writes, delete) take a turn ([`Turns`]) and run
-//! one at a time in arrival order, even while a cell waits for I/O; between awaits the runtime
-//! runs one event at a time per object anyway.
+//! Requests that change the session (exec, file writes, delete, and the alarm: expiry and idle
+//! checkpoints) take a turn ([`Turns`]) and run one at a time in arrival order, even while a
+//! cell waits for I/O; so a session never expires or is deleted under a running cell.
 
 use std::cell::RefCell;
 
@@ -19,30 +19,39 @@ use crate::{
         handler::{internal, json_response},
         wire,
     },
-    engine::{Engine, Outcome, Step},
+    engine::abi::StartMessage,
     files::staging::Quotas,
     host_io::{CellIo, Files},
     ids,
+    instance::{self, pool::Pool, JsImage, Live, WasmEngines},
     net::{client::Client, policy::AllowList},
     session::{
+        checkpoint::CheckpointMeta,
         files,
         protocol::{self, CreateCommand},
         record::SessionRecord,
+        service::{CheckpointPolicy, Service, ServiceError, Warm},
         turn::Turns,
     },
-    storage::{artifacts, journal, metadata, migrations},
+    storage::{artifacts, journal, journal::SqlStore, metadata, migrations},
 };
 
 /// KV allows one write per second per key: counters are synced at most this often.
 const KV_SYNC_INTERVAL_MS: i64 = 1000;
 
-/// Most cells a session's journal holds. Rebuilding replays every journaled cell, so the journal
-/// is bounded to keep waking a session well inside a Worker's CPU limit (README: "Durability").
-const MAX_JOURNAL_CELLS: i64 = 5_000;
-/// Most fuel the journaled cells together may have used (the replay's work).
-const MAX_JOURNAL_FUEL: i64 = 300_000_000;
-/// Most bytes of I/O replies (file reads, fetch responses) the journal keeps for replay.
-const MAX_JOURNAL_IO_BYTES: i64 = 64 << 20;
+/// A session idle this long after a cell that left journal cells past its checkpoint is
+/// checkpointed by the alarm, so its next wake replays nothing (README: "Durability").
+const IDLE_CHECKPOINT_MS: i64 = 5_000;
+
+/// Bytes of engine-instance memory the isolate's live sessions may hold together, unless the
+/// `ENGINE_POOL_BYTES` var says otherwise. An isolate has 128 MB in production, shared with the
+/// Worker's own memory and JavaScript heap.
+const DEFAULT_POOL_BYTES: u64 = 80 << 20;
+
+thread_local! {
+    /// The isolate's live engine instances, by object id.
+    static POOL: RefCell<Pool<Live>> = RefCell::new(Pool::new(DEFAULT_POOL_BYTES));
+}
 
 #[durable_object]
 pub struct SessionObject {
@@ -71,8 +80,11 @@ impl std::ops::Deref for Shared {
 #[derive(Default)]
 struct Inner {
     migrated: bool,
-    /// The realm, when it is in memory and matches the journal.
-    engine: Option<Engine>,
+    /// The latest checkpoint and its image, so a rollback or a wake after eviction needs no
+    /// storage read. (The instance itself lives in the isolate's [`POOL`].)
+    checkpoint: Option<(CheckpointMeta, JsImage)>,
+    /// Journaled cells exist past the checkpoint: the alarm checkpoints once the session idles.
+    checkpoint_due: bool,
     last_kv_sync: i64,
     /// The KV record lags the session row; the alarm syncs it.
     kv_dirty: bool,
@@ -115,10 +127,9 @@ impl DurableObject for SessionObject {
                     Err(e) => Err(internal("exec command", e)),
                 }
             }
-            (Method::Get, protocol::FILES) => self
-                .live()
-                .await
-                .and_then(|_| files::list(&self.sql(), &req)),
+            (Method::Get, protocol::FILES) => {
+                self.live().and_then(|_| files::list(&self.sql(), &req))
+            }
             (method, p) if p.starts_with(protocol::FILES) => {
                 // The Worker sent a normalised path, percent-encoded per segment.
                 let result = match crate::files::path::from_url(
@@ -136,26 +147,34 @@ impl DurableObject for SessionObject {
     }
 
     async fn alarm(&self) -> worker::Result<Response> {
+        // The alarm changes the session: it waits for a running cell, whose end moves the
+        // expiry, and never destroys a session under it.
+        let _turn = self.turns.take().await;
         let Some(record) = self
             .load()
             .map_err(|_| worker::Error::RustError("load".into()))?
         else {
             return Response::empty();
         };
-        if record.expires_at() > now_ms() {
-            // A deferred KV sync, or the session was used since the alarm was set.
-            if std::mem::take(&mut self.inner.borrow_mut().kv_dirty) {
-                self.inner.borrow_mut().last_kv_sync = now_ms();
-                if let Err(e) = metadata::put(&self.env, &record.tenant, &record.view()).await {
-                    worker::console_error!("kv sync: {e}");
-                }
-            }
-            self.schedule_alarm(&record).await;
+        let now = now_ms();
+        if record.expires_at() <= now {
+            self.destroy(&record)
+                .await
+                .map_err(|_| worker::Error::RustError("expire".into()))?;
             return Response::empty();
         }
-        self.destroy(&record)
-            .await
-            .map_err(|_| worker::Error::RustError("expire".into()))?;
+        // A deferred KV sync, an idle checkpoint, or the session was used since the alarm was set.
+        if std::mem::take(&mut self.inner.borrow_mut().kv_dirty) {
+            self.inner.borrow_mut().last_kv_sync = now;
+            if let Err(e) = metadata::put(&self.env, &record.tenant, &record.view()).await {
+                worker::console_error!("kv sync: {e}");
+            }
+        }
+        let due = self.inner.borrow().checkpoint_due;
+        if due && now - record.last_used_at >= IDLE_CHECKPOINT_MS {
+            self.idle_checkpoint(&record).await;
+        }
+        self.schedule_alarm(&record).await;
         Response::empty()
     }
 }
@@ -167,19 +186,26 @@ impl SessionObject {
 
     /// One file route; writes take a turn so they never interleave with a cell.
     async fn file(&self, method: Method, path: &str, req: &Request) -> Result<Response, ApiError> {
-        let record = self.live().await?;
         let sql = self.sql();
         match method {
-            Method::Get => files::get(&self.env, &sql, &record, path, req, true).await,
-            Method::Head => files::get(&self.env, &sql, &record, path, req, false).await,
+            Method::Get => {
+                let record = self.live()?;
+                files::get(&self.env, &sql, &record, path, req, true).await
+            }
+            Method::Head => {
+                let record = self.live()?;
+                files::get(&self.env, &sql, &record, path, req, false).await
+            }
             Method::Put => {
                 let _turn = self.turns.take().await;
+                let record = self.live()?;
                 let response = files::put(&self.env, &sql, &record, path, req).await;
                 self.files_changed().await;
                 response
             }
             Method::Delete => {
                 let _turn = self.turns.take().await;
+                let record = self.live()?;
                 let response = files::delete(&self.env, &sql, &record, path).await;
                 self.files_changed().await;
                 response
@@ -209,11 +235,11 @@ impl SessionObject {
         journal::load_session(&sql).map_err(|e| internal("load session", e))
     }
 
-    /// The live session, or 404 (an expired session whose alarm is late counts as gone).
-    async fn live(&self) -> Result<SessionRecord, ApiError> {
+    /// The live session, or 404 (an expired session whose alarm is late counts as gone; the
+    /// alarm, holding the turn, removes it).
+    fn live(&self) -> Result<SessionRecord, ApiError> {
         let record = self.load()?.ok_or_else(ApiError::session_not_found)?;
         if record.expires_at() <= now_ms() {
-            self.destroy(&record).await?;
             return Err(ApiError::session_not_found());
         }
         Ok(record)
@@ -273,7 +299,15 @@ impl SessionObject {
             .await
             .map_err(|e| internal("kv delete", e))?;
         let sql = self.sql();
-        for table in ["session", "journal", "journal_io", "journal_blobs", "files"] {
+        for table in [
+            "session",
+            "journal",
+            "journal_io",
+            "journal_blobs",
+            "files",
+            "checkpoints",
+            "checkpoint_chunks",
+        ] {
             sql.exec(&format!("DELETE FROM {table}"), None)
                 .map_err(|e| internal("sql delete", e))?;
         }
@@ -287,25 +321,83 @@ impl SessionObject {
             .await
             .map_err(|e| internal("delete all", e))?;
         *self.inner.borrow_mut() = Inner::default();
+        let key = self.key();
+        POOL.with_borrow_mut(|pool| pool.forget(&key));
         Ok(())
     }
 
-    /// Sets the alarm for the session's expiry, or earlier for a deferred KV sync.
+    /// Sets the alarm for the session's expiry, or earlier for a deferred KV sync or an idle
+    /// checkpoint.
     async fn schedule_alarm(&self, record: &SessionRecord) {
         let at = {
             let inner = self.inner.borrow();
+            let mut at = record.expires_at();
             if inner.kv_dirty {
-                record
-                    .expires_at()
-                    .min(inner.last_kv_sync + KV_SYNC_INTERVAL_MS)
-            } else {
-                record.expires_at()
+                at = at.min(inner.last_kv_sync + KV_SYNC_INTERVAL_MS);
             }
+            if inner.checkpoint_due {
+                at = at.min(record.last_used_at + IDLE_CHECKPOINT_MS);
+            }
+            at
         };
         let at = worker::js_sys::Date::new(&(at as f64).into());
         if let Err(e) = self.state.storage().set_alarm(ScheduledTime::new(at)).await {
             worker::console_error!("set alarm: {e}");
         }
+    }
+
+    /// The key of this object's instance in the pool.
+    fn key(&self) -> String {
+        self.state.id().to_string()
+    }
+
+    /// What the session service works over: this object's storage and the deployment's engine.
+    fn parts(&self, record: &SessionRecord) -> Parts {
+        Parts {
+            store: SqlStore(self.sql()),
+            engines: WasmEngines {
+                limits: record.limits(),
+            },
+        }
+    }
+
+    /// The session's warm state: its instance from the pool (room made for it when there is
+    /// none) and its in-memory checkpoint.
+    fn check_out(&self, record: &SessionRecord) -> Warm<WasmEngines> {
+        let key = self.key();
+        let budget = pool_budget(&self.env);
+        let instance = POOL.with_borrow_mut(|pool| {
+            pool.set_budget(budget);
+            let held = pool.check_out(&key);
+            if held.is_none() {
+                let bytes = instance::initial_bytes()
+                    .max(instance::BASE_BYTES.min(record.limits().memory_bytes));
+                drop(pool.reserve(&key, bytes));
+            }
+            held
+        });
+        Warm {
+            instance,
+            checkpoint: self.inner.borrow_mut().checkpoint.take(),
+        }
+    }
+
+    /// Puts the warm state back; a dead or rolled-back instance leaves the pool.
+    fn check_in(&self, warm: Warm<WasmEngines>) {
+        let key = self.key();
+        self.inner.borrow_mut().checkpoint = warm.checkpoint;
+        let evicted = POOL.with_borrow_mut(|pool| match warm.instance {
+            Some(live) if !live.instance.is_dead() => {
+                let bytes = crate::session::service::Instance::memory_bytes(&live);
+                pool.check_in(&key, live, bytes)
+            }
+            _ => {
+                pool.forget(&key);
+                Vec::new()
+            }
+        });
+        // Evicted sessions are restored from their checkpoints when next used.
+        drop(evicted);
     }
 
     async fn exec(
@@ -314,26 +406,15 @@ impl SessionObject {
         input: Option<&serde_json::Value>,
         origin: Option<&str>,
     ) -> Result<Response, ApiError> {
-        let mut record = self.live().await?;
-        let now = now_ms();
-        let started = worker::Date::now().as_millis();
-        let journal = journal::size(&self.sql()).map_err(|e| internal("journal size", e))?;
-        if journal.cells >= MAX_JOURNAL_CELLS
-            || journal.fuel >= MAX_JOURNAL_FUEL
-            || journal.io_bytes >= MAX_JOURNAL_IO_BYTES
-        {
-            let outcome = Outcome::refused(
-                "journal",
-                format!(
-                    "this session holds {} cells that used {} fuel and {} bytes of I/O, the most \
-                     a session keeps (at most {MAX_JOURNAL_CELLS} cells, {MAX_JOURNAL_FUEL} fuel \
-                     and {MAX_JOURNAL_IO_BYTES} bytes, so it can be rebuilt quickly); the cell \
-                     did not run: start a new session",
-                    journal.cells, journal.fuel, journal.io_bytes
-                ),
-            );
-            return json_response(200, &wire::exec_result(&outcome, record.execution_count, 0));
+        let Some(mut record) = self.load()? else {
+            return Err(ApiError::session_not_found());
+        };
+        if record.expires_at() <= now_ms() {
+            // Holding the turn: no cell is running.
+            self.destroy(&record).await?;
+            return Err(ApiError::session_not_found());
         }
+        let now = now_ms();
         let limits = record.limits();
         let allow = AllowList::parse(&record.network_rules()).unwrap_or_default();
         let client = Client::new(allow, origin.and_then(split_origin), &limits);
@@ -344,53 +425,27 @@ impl SessionObject {
             id: record.id.clone(),
         };
         let mut io = CellIo::new(files, Quotas::from(&limits), client, now);
-        let mut step = self.start_cell(&record, code, now as f64, input)?;
-        let outcome = loop {
-            match step {
-                Step::Done(outcome) => break *outcome,
-                Step::Io(requests) => {
-                    let replies = io.serve(requests).await;
-                    let mut inner = self.inner.borrow_mut();
-                    let engine = inner.engine.as_mut().ok_or(ApiError::Internal)?;
-                    step = engine.resume(replies);
-                }
-            }
+        let cell = StartMessage {
+            code: code.to_string(),
+            now_ms: now as f64,
+            input: input.cloned(),
         };
-        record.execution_count += 1;
-        record.last_used_at = now;
-        let files_changed = outcome.committed && io.changes_files();
-        let sql = self.sql();
-        if !outcome.committed {
-            // Stopped mid-way: drop the realm so the next cell replays the journal without it;
-            // its file changes are dropped with it.
-            self.inner.borrow_mut().engine = None;
-            journal::touch(&sql, &record).map_err(|e| internal("touch", e))?;
-        } else {
-            let replies = std::mem::take(&mut io.replies);
-            // Files first: a cell is acknowledged only once what it wrote is stored.
-            if let Err(e) = io.commit().await {
-                self.inner.borrow_mut().engine = None;
-                return Err(internal("store files", e));
-            }
-            journal::append(
-                &sql,
-                &record,
-                &journal::Cell {
-                    code,
-                    now_ms: now as f64,
-                    input,
-                    fuel: outcome.usage.fuel,
-                    replies: &replies,
-                },
-            )
-            .map_err(|e| {
-                // The realm holds a cell the journal does not: rebuild it from the journal.
-                self.inner.borrow_mut().engine = None;
-                internal("journal", e)
-            })?;
-        }
-        let duration_ms = worker::Date::now().as_millis().saturating_sub(started);
-        if files_changed {
+        let mut warm = self.check_out(&record);
+        let parts = self.parts(&record);
+        let result = parts
+            .service()
+            .exec(&mut record, &mut warm, &cell, &mut io, now_ms)
+            .await;
+        let checkpointed = warm
+            .checkpoint
+            .as_ref()
+            .map_or(0, |(meta, _)| meta.through_seq);
+        self.check_in(warm);
+        let outcome = result.map_err(service_error)?;
+        let head = journal::last_seq(&self.sql()).map_err(|e| internal("journal", e))?;
+        self.inner.borrow_mut().checkpoint_due = head > checkpointed;
+        let duration_ms = (now_ms() - now).max(0) as u64;
+        if outcome.committed && crate::session::service::CellHost::changes_files(&io) {
             // The KV record shows the file totals: read them again only when the cell changed them.
             if let Some(stored) = self.load()? {
                 record = stored;
@@ -404,32 +459,22 @@ impl SessionObject {
         )
     }
 
-    /// Starts a cell on the realm, rebuilding the realm from the journal first if needed.
-    fn start_cell(
-        &self,
-        record: &SessionRecord,
-        code: &str,
-        now: f64,
-        input: Option<&serde_json::Value>,
-    ) -> Result<Step, ApiError> {
-        let mut inner = self.inner.borrow_mut();
-        if inner.engine.is_none() {
-            let mut engine = Engine::with_env(record.seed as u64, record.limits(), &record.env())
-                .map_err(|e| internal("engine", e))?;
-            let sql = self.sql();
-            let with_io = journal::cells_with_io(&sql).map_err(|e| internal("journal read", e))?;
-            for entry in journal::entries(&sql).map_err(|e| internal("journal read", e))? {
-                let replies = if with_io.contains(&entry.seq) {
-                    journal::replies(&sql, entry.seq).map_err(|e| internal("journal read", e))?
-                } else {
-                    Vec::new()
-                };
-                engine.replay(&entry.code, entry.now_ms, entry.input().as_ref(), replies);
+    /// Checkpoints an idle session whose instance is live (one that is not would have to be
+    /// restored first: its next request does that anyway).
+    async fn idle_checkpoint(&self, record: &SessionRecord) {
+        let mut warm = self.check_out(record);
+        if warm.instance.is_some() {
+            let parts = self.parts(record);
+            match parts
+                .service()
+                .checkpoint(record, &mut warm, now_ms())
+                .await
+            {
+                Ok(_) => self.inner.borrow_mut().checkpoint_due = false,
+                Err(e) => worker::console_error!("idle checkpoint: {e}"),
             }
-            inner.engine = Some(engine);
         }
-        let engine = inner.engine.as_mut().ok_or(ApiError::Internal)?;
-        Ok(engine.start(code, now, input))
+        self.check_in(warm);
     }
 
     /// Updates the KV record in the background, at most once per `KV_SYNC_INTERVAL_MS`; a
@@ -452,6 +497,40 @@ impl SessionObject {
                 worker::console_error!("kv sync: {e}");
             }
         });
+    }
+}
+
+/// The session service's storage and engine, owned for the length of one request.
+struct Parts {
+    store: SqlStore,
+    engines: WasmEngines,
+}
+
+impl Parts {
+    fn service(&self) -> Service<'_, SqlStore, WasmEngines> {
+        Service {
+            store: &self.store,
+            engines: &self.engines,
+            policy: CheckpointPolicy::default(),
+            base_bytes: instance::BASE_BYTES,
+        }
+    }
+}
+
+/// The pool's budget: `ENGINE_POOL_BYTES`, or the default.
+fn pool_budget(env: &Env) -> u64 {
+    env.var("ENGINE_POOL_BYTES")
+        .ok()
+        .and_then(|v| v.to_string().parse().ok())
+        .unwrap_or(DEFAULT_POOL_BYTES)
+}
+
+/// A service failure as the API answers it: an engine upgrade that cannot restore the session
+/// is the client's to know (409), anything else is ours (500).
+fn service_error(err: ServiceError) -> ApiError {
+    match err {
+        ServiceError::Incompatible { .. } => ApiError::EngineChanged(err.to_string()),
+        other => internal("session", other),
     }
 }
 

@@ -1,39 +1,20 @@
-//! The session row and the journal of acknowledged cells, in the object's SQLite.
+//! The session row, the journal of acknowledged cells and the checkpoints, in the object's
+//! SQLite: the Worker's [`Store`] for the session service.
 
 use serde::Deserialize;
 use worker::SqlStorage;
 
-use crate::{engine::Reply, host_io::Recorded, session::record::SessionRecord};
+use crate::{
+    engine::Reply,
+    session::{
+        checkpoint::CheckpointMeta,
+        record::SessionRecord,
+        service::{Cell, JournalEntry, JournalSize, Store},
+    },
+};
 
 /// Largest piece of a journaled reply per row (SQLite rows in Durable Objects are at most 2 MB).
 const REPLY_PART_BYTES: usize = 1 << 20;
-
-/// One acknowledged cell.
-#[derive(Debug, Clone, Deserialize)]
-pub struct JournalEntry {
-    pub seq: i64,
-    pub code: String,
-    pub now_ms: f64,
-    /// JSON text of the cell's `input`.
-    pub input: Option<String>,
-}
-
-/// A cell to journal.
-pub struct Cell<'a> {
-    pub code: &'a str,
-    pub now_ms: f64,
-    pub input: Option<&'a serde_json::Value>,
-    pub fuel: u64,
-    pub replies: &'a [Recorded],
-}
-
-impl JournalEntry {
-    pub fn input(&self) -> Option<serde_json::Value> {
-        self.input
-            .as_deref()
-            .and_then(|s| serde_json::from_str(s).ok())
-    }
-}
 
 /// The session row, if this object holds a session.
 pub fn load_session(sql: &SqlStorage) -> worker::Result<Option<SessionRecord>> {
@@ -72,14 +53,19 @@ pub fn insert_session(sql: &SqlStorage, r: &SessionRecord) -> worker::Result<()>
 
 /// Records an acknowledged cell, its I/O replies and the session's new counters, in the same
 /// event, so all are committed together before the response leaves.
-pub fn append(sql: &SqlStorage, r: &SessionRecord, cell: &Cell<'_>) -> worker::Result<()> {
+pub fn append(sql: &SqlStorage, r: &SessionRecord, cell: &Cell<'_>) -> worker::Result<i64> {
     #[derive(Deserialize)]
     struct Seq {
         seq: i64,
     }
     let rows: Vec<Seq> = sql
         .exec(
-            "INSERT INTO journal (code, now_ms, input, fuel) VALUES (?, ?, ?, ?) RETURNING seq",
+            // Numbered after both the journal and the checkpoint: pruning may have emptied the
+            // journal, and a seq must never fall inside the checkpoint again.
+            "INSERT INTO journal (seq, code, now_ms, input, fuel) VALUES \
+             ((SELECT MAX(COALESCE((SELECT MAX(seq) FROM journal), 0), \
+                          COALESCE((SELECT MAX(through_seq) FROM checkpoints), 0)) + 1), \
+              ?, ?, ?, ?) RETURNING seq",
             vec![
                 cell.code.into(),
                 cell.now_ms.into(),
@@ -115,7 +101,8 @@ pub fn append(sql: &SqlStorage, r: &SessionRecord, cell: &Cell<'_>) -> worker::R
             }
         }
     }
-    touch(sql, r)
+    touch(sql, r)?;
+    Ok(seq)
 }
 
 fn store_blob(sql: &SqlStorage, key: &str, payload: &[u8]) -> worker::Result<()> {
@@ -157,45 +144,189 @@ pub fn touch(sql: &SqlStorage, r: &SessionRecord) -> worker::Result<()> {
     Ok(())
 }
 
-/// Size of the journal: what rebuilding the realm would replay.
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
-pub struct JournalSize {
-    pub cells: i64,
-    pub fuel: i64,
-    #[serde(default)]
-    pub io_bytes: i64,
-}
-
-pub fn size(sql: &SqlStorage) -> worker::Result<JournalSize> {
+/// Size of the journaled cells after `after`: what replaying them costs. File contents count
+/// once however many cells read them.
+pub fn size(sql: &SqlStorage, after: i64) -> worker::Result<JournalSize> {
     let rows: Vec<JournalSize> = sql
         .exec(
             "SELECT COUNT(*) AS cells, COALESCE(SUM(fuel), 0) AS fuel, \
-             (SELECT COALESCE(SUM(length(data)), 0) FROM journal_io) + \
-             (SELECT COALESCE(SUM(length(data)), 0) FROM journal_blobs) AS io_bytes FROM journal",
-            None,
+             (SELECT COALESCE(SUM(length(data)), 0) FROM journal_io WHERE seq > ?1) + \
+             (SELECT COALESCE(SUM(length(data)), 0) FROM journal_blobs WHERE key IN \
+               (SELECT blob FROM journal_io WHERE seq > ?1)) AS io_bytes \
+             FROM journal WHERE seq > ?1",
+            vec![after.into()],
         )?
         .to_array()?;
     Ok(rows.into_iter().next().unwrap_or_default())
 }
 
-/// Every acknowledged cell, oldest first, without its replies (see [`replies`]).
-pub fn entries(sql: &SqlStorage) -> worker::Result<Vec<JournalEntry>> {
+/// Journaled cells after `after`, oldest first, without their replies (see [`replies`]).
+pub fn tail(sql: &SqlStorage, after: i64) -> worker::Result<Vec<JournalEntry>> {
     sql.exec(
-        "SELECT seq, code, now_ms, input FROM journal ORDER BY seq",
-        None,
+        "SELECT seq, code, now_ms, input FROM journal WHERE seq > ? ORDER BY seq",
+        vec![after.into()],
     )?
     .to_array()
 }
 
-/// Journaled cells that made I/O: the ones [`replies`] has anything for.
-pub fn cells_with_io(sql: &SqlStorage) -> worker::Result<std::collections::HashSet<i64>> {
-    let mut seqs = std::collections::HashSet::new();
-    for row in sql.exec("SELECT DISTINCT seq FROM journal_io", None)?.raw() {
-        if let Some(seq) = row?.first().and_then(integer) {
-            seqs.insert(seq);
+pub fn last_seq(sql: &SqlStorage) -> worker::Result<i64> {
+    #[derive(Deserialize)]
+    struct Last {
+        seq: i64,
+    }
+    let rows: Vec<Last> = sql
+        .exec(
+            "SELECT MAX(COALESCE((SELECT MAX(seq) FROM journal), 0), \
+             COALESCE((SELECT MAX(through_seq) FROM checkpoints), 0)) AS seq",
+            None,
+        )?
+        .to_array()?;
+    Ok(rows.first().map_or(0, |r| r.seq))
+}
+
+/// The name of the session's own checkpoint.
+const LATEST: &str = "latest";
+
+/// A checkpoint row (SQLite has no booleans).
+#[derive(Deserialize)]
+struct CheckpointRow {
+    format: i64,
+    build_id: String,
+    through_seq: i64,
+    execution_count: i64,
+    memory_bytes: i64,
+    image_bytes: i64,
+    created_ms: i64,
+    journal_pruned: i64,
+}
+
+pub fn checkpoint(sql: &SqlStorage) -> worker::Result<Option<CheckpointMeta>> {
+    let rows: Vec<CheckpointRow> = sql
+        .exec(
+            "SELECT format, build_id, through_seq, execution_count, memory_bytes, image_bytes, \
+             created_ms, journal_pruned FROM checkpoints WHERE name = ?",
+            vec![LATEST.into()],
+        )?
+        .to_array()?;
+    Ok(rows.into_iter().next().map(|r| CheckpointMeta {
+        format: r.format,
+        build_id: r.build_id,
+        through_seq: r.through_seq,
+        execution_count: r.execution_count,
+        memory_bytes: r.memory_bytes.max(0) as u64,
+        image_bytes: r.image_bytes.max(0) as u64,
+        created_ms: r.created_ms,
+        journal_pruned: r.journal_pruned != 0,
+    }))
+}
+
+pub fn checkpoint_image(sql: &SqlStorage) -> worker::Result<Vec<Vec<u8>>> {
+    let mut chunks = Vec::new();
+    for row in sql
+        .exec(
+            "SELECT data FROM checkpoint_chunks WHERE name = ? ORDER BY part",
+            vec![LATEST.into()],
+        )?
+        .raw()
+    {
+        if let Some(worker::SqlStorageValue::Blob(data)) = row?.into_iter().next() {
+            chunks.push(data);
         }
     }
-    Ok(seqs)
+    Ok(chunks)
+}
+
+/// Replaces the latest checkpoint, and with `prune` drops the journaled cells it holds and the
+/// file contents only they read. All in one event: committed together.
+pub fn put_checkpoint(
+    sql: &SqlStorage,
+    meta: &CheckpointMeta,
+    chunks: &mut dyn Iterator<Item = Vec<u8>>,
+    prune: bool,
+) -> worker::Result<()> {
+    sql.exec(
+        "DELETE FROM checkpoint_chunks WHERE name = ?",
+        vec![LATEST.into()],
+    )?;
+    for (part, chunk) in chunks.enumerate() {
+        sql.exec(
+            "INSERT INTO checkpoint_chunks (name, part, data) VALUES (?, ?, ?)",
+            vec![
+                LATEST.into(),
+                (part as i64).into(),
+                worker::SqlStorageValue::Blob(chunk),
+            ],
+        )?;
+    }
+    sql.exec(
+        "INSERT OR REPLACE INTO checkpoints (name, format, build_id, through_seq, \
+         execution_count, memory_bytes, image_bytes, created_ms, journal_pruned) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        vec![
+            LATEST.into(),
+            meta.format.into(),
+            meta.build_id.as_str().into(),
+            meta.through_seq.into(),
+            meta.execution_count.into(),
+            (meta.memory_bytes as i64).into(),
+            (meta.image_bytes as i64).into(),
+            meta.created_ms.into(),
+            i64::from(meta.journal_pruned).into(),
+        ],
+    )?;
+    if prune {
+        let through: worker::SqlStorageValue = meta.through_seq.into();
+        sql.exec("DELETE FROM journal WHERE seq <= ?", vec![through.clone()])?;
+        sql.exec("DELETE FROM journal_io WHERE seq <= ?", vec![through])?;
+        sql.exec(
+            "DELETE FROM journal_blobs WHERE key NOT IN \
+             (SELECT blob FROM journal_io WHERE blob IS NOT NULL)",
+            None,
+        )?;
+    }
+    Ok(())
+}
+
+/// The object's SQL as the session service's [`Store`].
+pub struct SqlStore(pub SqlStorage);
+
+fn text(e: worker::Error) -> String {
+    e.to_string()
+}
+
+impl Store for SqlStore {
+    fn append(&self, record: &SessionRecord, cell: &Cell<'_>) -> Result<i64, String> {
+        append(&self.0, record, cell).map_err(text)
+    }
+    fn touch(&self, record: &SessionRecord) -> Result<(), String> {
+        touch(&self.0, record).map_err(text)
+    }
+    fn tail(&self, after: i64) -> Result<Vec<JournalEntry>, String> {
+        tail(&self.0, after).map_err(text)
+    }
+    fn replies(&self, seq: i64) -> Result<Vec<Reply>, String> {
+        replies(&self.0, seq).map_err(text)
+    }
+    fn journal_size(&self, after: i64) -> Result<JournalSize, String> {
+        size(&self.0, after).map_err(text)
+    }
+    fn last_seq(&self) -> Result<i64, String> {
+        last_seq(&self.0).map_err(text)
+    }
+    fn checkpoint(&self) -> Result<Option<CheckpointMeta>, String> {
+        checkpoint(&self.0).map_err(text)
+    }
+    fn checkpoint_image(&self, _meta: &CheckpointMeta) -> Result<Vec<Vec<u8>>, String> {
+        checkpoint_image(&self.0).map_err(text)
+    }
+    fn put_checkpoint(
+        &self,
+        meta: &CheckpointMeta,
+        chunks: &mut dyn Iterator<Item = Vec<u8>>,
+        prune: bool,
+    ) -> Result<(), String> {
+        put_checkpoint(&self.0, meta, chunks, prune).map_err(text)
+    }
 }
 
 /// The replies one journaled cell's I/O got, in order. Loaded one cell at a time while

@@ -10,12 +10,13 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/0004_files_network_env.sql"),
     ),
     (5, include_str!("../../migrations/0005_journal_blobs.sql")),
+    (6, include_str!("../../migrations/0006_checkpoints.sql")),
 ];
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "worker"))]
 pub use apply::apply;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "worker"))]
 mod apply {
     use serde::Deserialize;
     use worker::SqlStorage;

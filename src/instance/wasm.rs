@@ -1,0 +1,261 @@
+//! The JavaScript-backed engine instances (see the parent module).
+
+use wasm_bindgen::prelude::*;
+use worker::{
+    js_sys::{Promise, Uint8Array},
+    wasm_bindgen_futures::JsFuture,
+};
+
+use crate::{
+    engine::{
+        abi::{self, Answer, InitMessage, Op, StartMessage},
+        internal_error, GuestError, Limits, Outcome, Reply, Step,
+    },
+    session::{
+        checkpoint::ImageHeader,
+        service::{self, Engines, Image},
+    },
+};
+
+#[wasm_bindgen(module = "/src/instance/host.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = EngineHandle)]
+    type Handle;
+
+    #[wasm_bindgen(constructor, catch, js_class = "EngineHandle")]
+    fn new(max_bytes: f64) -> Result<Handle, JsValue>;
+
+    #[wasm_bindgen(method, js_class = "EngineHandle")]
+    fn call(this: &Handle, op: u32, message: &[u8]) -> Option<Vec<u8>>;
+
+    #[wasm_bindgen(method, js_class = "EngineHandle")]
+    fn trap_report(this: &Handle) -> String;
+
+    #[wasm_bindgen(method, js_class = "EngineHandle")]
+    fn memory_bytes(this: &Handle) -> f64;
+
+    #[wasm_bindgen(method, js_class = "EngineHandle")]
+    fn snapshot(this: &Handle) -> Promise;
+
+    #[wasm_bindgen(static_method_of = Handle, js_class = "EngineHandle", js_name = restore)]
+    fn restore_image(max_bytes: f64, image: &Uint8Array) -> Promise;
+
+    fn engine_build_id() -> String;
+
+    fn engine_initial_bytes() -> f64;
+}
+
+/// Memory an instance may hold beyond its session's `memory_bytes`: the engine's 4 MiB stack,
+/// its data and the realm itself (about 5.4 MiB after init), with room to spare.
+pub const BASE_BYTES: u64 = 16 << 20;
+
+/// One engine instance.
+pub struct Instance {
+    handle: Handle,
+    dead: bool,
+}
+
+/// Why an instance stopped answering.
+#[derive(serde::Deserialize, Default)]
+struct TrapReport {
+    trap: Option<String>,
+    /// JSON of the `GuestError` the engine's panic hook made.
+    panic: Option<String>,
+    oom: Option<f64>,
+}
+
+impl Instance {
+    /// A fresh instance holding a new realm.
+    pub fn fresh(init: &InitMessage, max_bytes: u64) -> Result<Self, String> {
+        let handle = Handle::new(max_bytes as f64).map_err(|e| format!("instantiate: {e:?}"))?;
+        let mut instance = Self {
+            handle,
+            dead: false,
+        };
+        let message = serde_json::to_vec(init).map_err(|e| e.to_string())?;
+        match instance.call(Op::Init, &message, &init.limits) {
+            Ok(Answer::Ready) => Ok(instance),
+            Ok(Answer::Refused(why)) => Err(why),
+            Ok(Answer::Step(_)) => Err("init answered a step".into()),
+            Err(error) => Err(error.message),
+        }
+    }
+
+    pub async fn restore(image: &Uint8Array, max_bytes: u64) -> Result<Self, String> {
+        let head = image.subarray(0, image.length().min(1 << 16)).to_vec();
+        let header = ImageHeader::parse(&head)?;
+        let max = max_bytes.max(header.memory_bytes()) as f64;
+        let handle = JsFuture::from(Handle::restore_image(max, image))
+            .await
+            .map_err(|e| format!("restore: {e:?}"))?;
+        Ok(Self {
+            handle: handle.unchecked_into(),
+            dead: false,
+        })
+    }
+
+    pub fn is_dead(&self) -> bool {
+        self.dead
+    }
+
+    /// Calls the engine; a trap marks the instance dead and answers the cell's error.
+    fn call(&mut self, op: Op, message: &[u8], limits: &Limits) -> Result<Answer, GuestError> {
+        if self.dead {
+            return Err(internal_error("the engine instance has stopped"));
+        }
+        match self.handle.call(op as u32, message) {
+            Some(bytes) => abi::decode_answer(&bytes).map_err(|e| internal_error(&e)),
+            None => {
+                self.dead = true;
+                Err(self.trap_error(limits))
+            }
+        }
+    }
+
+    /// The error a trap is reported as: the panic the engine described, the memory limit when
+    /// an allocation failed, the stack limit when the engine's stack overflowed.
+    fn trap_error(&self, limits: &Limits) -> GuestError {
+        let report: TrapReport =
+            serde_json::from_str(&self.handle.trap_report()).unwrap_or_default();
+        if let Some(error) = report
+            .panic
+            .as_deref()
+            .and_then(|p| serde_json::from_str::<GuestError>(p).ok())
+        {
+            return error;
+        }
+        if report.oom.is_some() {
+            return GuestError::limit(
+                "memory",
+                format!(
+                    "the cell needed more memory than the session's limit of {} bytes allows; it \
+                     was stopped and rolled back",
+                    limits.memory_bytes
+                ),
+            );
+        }
+        let trap = report.trap.unwrap_or_default();
+        if trap.contains("call stack") || trap.contains("out of bounds") {
+            return GuestError::limit(
+                "stack",
+                "the engine's native stack overflowed (deeply nested code or data); the cell was \
+                 stopped and rolled back"
+                    .into(),
+            );
+        }
+        internal_error(&format!("the engine instance trapped: {trap}"))
+    }
+
+    fn step(&mut self, op: Op, message: &[u8], limits: &Limits) -> Step {
+        match self.call(op, message, limits) {
+            Ok(Answer::Step(step)) => step,
+            Ok(Answer::Ready) => Step::done(stopped(internal_error("unexpected answer"))),
+            Ok(Answer::Refused(why)) => Step::done(stopped(internal_error(&why))),
+            Err(error) => Step::done(stopped(error)),
+        }
+    }
+}
+
+fn stopped(error: GuestError) -> Outcome {
+    Outcome::stopped(error, Default::default(), Default::default())
+}
+
+/// An instance with the limits it reports traps against.
+pub struct Live {
+    pub instance: Instance,
+    pub limits: Limits,
+}
+
+impl service::Instance for Live {
+    fn start(&mut self, cell: &StartMessage) -> Step {
+        let message = serde_json::to_vec(cell).unwrap_or_default();
+        self.instance.step(Op::Start, &message, &self.limits)
+    }
+
+    fn resume(&mut self, replies: Vec<Reply>) -> Step {
+        let message = abi::encode_replies(&replies);
+        self.instance.step(Op::Resume, &message, &self.limits)
+    }
+
+    fn replay(&mut self, cell: &StartMessage, replies: Vec<Reply>) -> Outcome {
+        let message = abi::encode_replay(cell, &replies);
+        match self.instance.step(Op::Replay, &message, &self.limits) {
+            Step::Done(outcome) => *outcome,
+            Step::Io(_) => stopped(internal_error("a replayed cell asked for I/O")),
+        }
+    }
+
+    fn memory_bytes(&self) -> u64 {
+        self.instance.handle.memory_bytes() as u64
+    }
+}
+
+/// An image in JavaScript memory: checkpoints never pass through the Worker's own heap whole.
+#[derive(Clone)]
+pub struct JsImage(pub Uint8Array);
+
+impl Image for JsImage {
+    fn len(&self) -> usize {
+        self.0.length() as usize
+    }
+
+    fn chunk(&self, start: usize, end: usize) -> Vec<u8> {
+        self.0.subarray(start as u32, end as u32).to_vec()
+    }
+
+    fn from_chunks(chunks: Vec<Vec<u8>>) -> Self {
+        let total: usize = chunks.iter().map(Vec::len).sum();
+        let image = Uint8Array::new_with_length(total as u32);
+        let mut at = 0;
+        for chunk in chunks {
+            image.set(&Uint8Array::from(chunk.as_slice()), at);
+            at += chunk.len() as u32;
+        }
+        Self(image)
+    }
+}
+
+/// The engine module of this deployment.
+pub struct WasmEngines {
+    pub limits: Limits,
+}
+
+/// The engine module's build id (first 16 hex digits of its SHA-256).
+pub fn build_id() -> String {
+    engine_build_id()
+}
+
+/// Bytes an instance starts with.
+pub fn initial_bytes() -> u64 {
+    engine_initial_bytes() as u64
+}
+
+impl Engines for WasmEngines {
+    type Instance = Live;
+    type Image = JsImage;
+
+    fn build_id(&self) -> String {
+        build_id()
+    }
+
+    fn fresh(&self, init: &InitMessage, max_bytes: u64) -> Result<Live, String> {
+        Ok(Live {
+            instance: Instance::fresh(init, max_bytes)?,
+            limits: init.limits,
+        })
+    }
+
+    async fn snapshot(&self, live: &Live) -> Result<JsImage, String> {
+        let image = JsFuture::from(live.instance.handle.snapshot())
+            .await
+            .map_err(|e| format!("snapshot: {e:?}"))?;
+        Ok(JsImage(image.unchecked_into()))
+    }
+
+    async fn restore(&self, image: &JsImage, max_bytes: u64) -> Result<Live, String> {
+        Ok(Live {
+            instance: Instance::restore(&image.0, max_bytes).await?,
+            limits: self.limits,
+        })
+    }
+}

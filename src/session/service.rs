@@ -1,0 +1,488 @@
+//! The session's logic, free of Workers: running cells on an engine instance, journaling the
+//! acknowledged ones, checkpointing the instance's memory and waking from a checkpoint.
+//!
+//! It works over three traits: [`Store`] (the object's SQL in the Worker, [`memory::MemoryStore`]
+//! in tests), [`Engines`] (engine instances: Wasm instances in the Worker, native realms in
+//! tests) and [`CellHost`] (a cell's file and network I/O). The Durable Object
+//! (`session::object`) routes requests, holds the turn for every change and renders answers.
+//!
+//! The state of a session is its latest checkpoint plus the journal's cells after it:
+//! - **wake** = restore the checkpoint (the in-memory copy if there is one, else the stored one)
+//!   and replay the tail; a session without a checkpoint replays its whole journal;
+//! - **rollback** after a limit or a trap = drop the instance; the next wake restores;
+//! - **checkpoint** when the tail's replay cost passes [`CheckpointPolicy`], and when the session
+//!   goes idle. The journal's older cells are kept while the whole history stays within
+//!   [`REPLAY_BOUND`], so a session can be rebuilt by a later engine build that cannot read the
+//!   checkpoint; past it they are pruned, and such a session answers
+//!   [`ServiceError::Incompatible`] after an engine upgrade instead of a wrong state.
+
+use std::future::Future;
+
+use serde::Deserialize;
+
+use super::{checkpoint::CheckpointMeta, record::SessionRecord};
+use crate::engine::{
+    abi::{InitMessage, StartMessage},
+    Outcome, Reply, Request, Step,
+};
+
+/// One acknowledged cell, as journaled.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct JournalEntry {
+    pub seq: i64,
+    pub code: String,
+    pub now_ms: f64,
+    /// JSON text of the cell's `input`.
+    pub input: Option<String>,
+}
+
+impl JournalEntry {
+    pub fn input(&self) -> Option<serde_json::Value> {
+        self.input
+            .as_deref()
+            .and_then(|s| serde_json::from_str(s).ok())
+    }
+
+    fn start(&self) -> StartMessage {
+        StartMessage {
+            code: self.code.clone(),
+            now_ms: self.now_ms,
+            input: self.input(),
+        }
+    }
+}
+
+/// A reply as the journal keeps it.
+pub struct Recorded {
+    pub reply: Reply,
+    /// For the contents of a stored file: a name for those contents (etag and size), so the
+    /// journal keeps each content once however often cells read it.
+    pub blob: Option<String>,
+}
+
+/// A cell to journal.
+pub struct Cell<'a> {
+    pub code: &'a str,
+    pub now_ms: f64,
+    pub input: Option<&'a serde_json::Value>,
+    pub fuel: u64,
+    pub replies: &'a [Recorded],
+}
+
+/// Size of (part of) the journal: what replaying it costs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub struct JournalSize {
+    pub cells: i64,
+    pub fuel: i64,
+    #[serde(default)]
+    pub io_bytes: i64,
+}
+
+impl JournalSize {
+    fn within(&self, bound: &JournalSize) -> bool {
+        self.cells <= bound.cells && self.fuel <= bound.fuel && self.io_bytes <= bound.io_bytes
+    }
+}
+
+/// The most a session's journal replays in one wake when it has to start from its first cell
+/// (no checkpoint this engine build can read). Also the most the tail after a checkpoint may
+/// hold before cells are refused (`limit: "journal"`), which only happens if checkpoints fail.
+pub const REPLAY_BOUND: JournalSize = JournalSize {
+    cells: 5_000,
+    fuel: 300_000_000,
+    io_bytes: 64 << 20,
+};
+
+/// When to take a checkpoint after a cell: once the tail since the last one costs this much to
+/// replay. Wake and rollback replay at most this (plus the one cell that passed it, which is
+/// checkpointed right after).
+#[derive(Debug, Clone, Copy)]
+pub struct CheckpointPolicy {
+    pub tail: JournalSize,
+}
+
+impl Default for CheckpointPolicy {
+    fn default() -> Self {
+        Self {
+            tail: JournalSize {
+                cells: 200,
+                fuel: 20_000_000,
+                io_bytes: 8 << 20,
+            },
+        }
+    }
+}
+
+/// The object's durable storage. Synchronous, as the Durable Object SQL API is; the calls one
+/// method makes are committed together.
+pub trait Store {
+    fn append(&self, record: &SessionRecord, cell: &Cell<'_>) -> Result<i64, String>;
+    /// Stores the session's counters (last use, execution count).
+    fn touch(&self, record: &SessionRecord) -> Result<(), String>;
+    /// Journaled cells with `seq > after`, oldest first.
+    fn tail(&self, after: i64) -> Result<Vec<JournalEntry>, String>;
+    /// The replies one journaled cell's I/O got, in order.
+    fn replies(&self, seq: i64) -> Result<Vec<Reply>, String>;
+    /// Size of the journaled cells with `seq > after` (0: all of them).
+    fn journal_size(&self, after: i64) -> Result<JournalSize, String>;
+    /// The highest journaled seq (0 for none).
+    fn last_seq(&self) -> Result<i64, String>;
+    /// The session's latest checkpoint.
+    fn checkpoint(&self) -> Result<Option<CheckpointMeta>, String>;
+    /// Its image, in the chunks it was stored in.
+    fn checkpoint_image(&self, meta: &CheckpointMeta) -> Result<Vec<Vec<u8>>, String>;
+    /// Replaces the latest checkpoint; with `prune`, drops the journaled cells it holds.
+    fn put_checkpoint(
+        &self,
+        meta: &CheckpointMeta,
+        chunks: &mut dyn Iterator<Item = Vec<u8>>,
+        prune: bool,
+    ) -> Result<(), String>;
+}
+
+/// A memory image of an engine instance.
+pub trait Image: Clone {
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Bytes `start..end`, for storing in chunks.
+    fn chunk(&self, start: usize, end: usize) -> Vec<u8>;
+    fn from_chunks(chunks: Vec<Vec<u8>>) -> Self;
+}
+
+/// Largest piece of an image per stored row (SQLite rows in Durable Objects are at most 2 MB).
+pub const IMAGE_CHUNK_BYTES: usize = 1 << 20;
+
+/// A running engine instance (see `engine::abi`).
+pub trait Instance {
+    fn start(&mut self, cell: &StartMessage) -> Step;
+    fn resume(&mut self, replies: Vec<Reply>) -> Step;
+    fn replay(&mut self, cell: &StartMessage, replies: Vec<Reply>) -> Outcome;
+    /// Bytes of memory it holds now.
+    fn memory_bytes(&self) -> u64;
+}
+
+/// Makes, snapshots and restores engine instances.
+pub trait Engines {
+    type Instance: Instance;
+    type Image: Image;
+    /// The engine build: a checkpoint is restored only by the build that took it.
+    fn build_id(&self) -> String;
+    /// A fresh realm whose instance may hold at most `max_bytes` of memory.
+    fn fresh(&self, init: &InitMessage, max_bytes: u64) -> Result<Self::Instance, String>;
+    fn snapshot(
+        &self,
+        instance: &Self::Instance,
+    ) -> impl Future<Output = Result<Self::Image, String>>;
+    fn restore(
+        &self,
+        image: &Self::Image,
+        max_bytes: u64,
+    ) -> impl Future<Output = Result<Self::Instance, String>>;
+}
+
+/// A cell's I/O: files and network, with its writes staged until [`CellHost::commit`].
+pub trait CellHost {
+    fn serve(&mut self, requests: Vec<Request>) -> impl Future<Output = Vec<Reply>>;
+    /// The replies served so far, for the journal.
+    fn take_replies(&mut self) -> Vec<Recorded>;
+    fn changes_files(&self) -> bool;
+    /// Stores the cell's staged writes (its effects stand).
+    fn commit(&mut self) -> impl Future<Output = Result<(), String>>;
+}
+
+/// Runs one cell to its end on `instance`, serving its I/O with `host`. The one cell driver:
+/// sessions and one-shot runs both use it.
+pub async fn drive<I: Instance, H: CellHost>(
+    instance: &mut I,
+    cell: &StartMessage,
+    host: &mut H,
+) -> Outcome {
+    let mut step = instance.start(cell);
+    loop {
+        match step {
+            Step::Done(outcome) => return *outcome,
+            Step::Io(requests) => {
+                let replies = host.serve(requests).await;
+                step = instance.resume(replies);
+            }
+        }
+    }
+}
+
+/// What a session holds in memory between requests.
+pub struct Warm<E: Engines> {
+    /// The instance, when it matches the journal's head.
+    pub instance: Option<E::Instance>,
+    /// The latest checkpoint and its image: restoring from it needs no storage read.
+    pub checkpoint: Option<(CheckpointMeta, E::Image)>,
+}
+
+impl<E: Engines> Default for Warm<E> {
+    fn default() -> Self {
+        Self {
+            instance: None,
+            checkpoint: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServiceError {
+    /// Storage failed.
+    Store(String),
+    /// The engine could not be created or restored.
+    Engine(String),
+    /// The checkpoint was taken by another engine build and the journal no longer holds the
+    /// session's whole history, so this build cannot rebuild it.
+    Incompatible { stored: String, current: String },
+}
+
+impl std::fmt::Display for ServiceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ServiceError::Store(e) => write!(f, "storage: {e}"),
+            ServiceError::Engine(e) => write!(f, "engine: {e}"),
+            ServiceError::Incompatible { stored, current } => write!(
+                f,
+                "the session's checkpoint was taken by engine build {stored}, which this \
+                 deployment (engine build {current}) cannot restore, and its journal no longer \
+                 holds the whole history to replay; its files are still readable: start a new \
+                 session"
+            ),
+        }
+    }
+}
+
+/// What the wake did, for measurement.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WakeReport {
+    pub restored: bool,
+    pub replayed_cells: u64,
+}
+
+/// One session's operations over a store and an engine factory.
+pub struct Service<'a, S: Store, E: Engines> {
+    pub store: &'a S,
+    pub engines: &'a E,
+    pub policy: CheckpointPolicy,
+    /// Memory an instance may hold beyond the session's `memory_bytes` (the realm itself).
+    pub base_bytes: u64,
+}
+
+impl<S: Store, E: Engines> Service<'_, S, E> {
+    fn max_bytes(&self, record: &SessionRecord) -> u64 {
+        self.base_bytes.saturating_add(record.limits().memory_bytes)
+    }
+
+    fn init(record: &SessionRecord) -> InitMessage {
+        InitMessage {
+            seed: record.seed as u64,
+            limits: record.limits(),
+            env: record.env(),
+        }
+    }
+
+    /// Makes `warm.instance` match the journal's head.
+    pub async fn wake(
+        &self,
+        record: &SessionRecord,
+        warm: &mut Warm<E>,
+    ) -> Result<WakeReport, ServiceError> {
+        if warm.instance.is_some() {
+            return Ok(WakeReport::default());
+        }
+        let max = self.max_bytes(record);
+        if warm.checkpoint.is_none() {
+            if let Some(meta) = self.store.checkpoint().map_err(ServiceError::Store)? {
+                if meta.build_id == self.engines.build_id() {
+                    let chunks = self
+                        .store
+                        .checkpoint_image(&meta)
+                        .map_err(ServiceError::Store)?;
+                    warm.checkpoint = Some((meta, E::Image::from_chunks(chunks)));
+                } else if meta.journal_pruned {
+                    return Err(ServiceError::Incompatible {
+                        stored: meta.build_id,
+                        current: self.engines.build_id(),
+                    });
+                }
+                // Else: the journal holds every cell; replay it all on a fresh realm.
+            }
+        }
+        let (mut instance, after, restored) = match &warm.checkpoint {
+            Some((meta, image)) => (
+                self.engines
+                    .restore(image, max)
+                    .await
+                    .map_err(ServiceError::Engine)?,
+                meta.through_seq,
+                true,
+            ),
+            None => (
+                self.engines
+                    .fresh(&Self::init(record), max)
+                    .map_err(ServiceError::Engine)?,
+                0,
+                false,
+            ),
+        };
+        let mut replayed = 0;
+        for entry in self.store.tail(after).map_err(ServiceError::Store)? {
+            let replies = self.store.replies(entry.seq).map_err(ServiceError::Store)?;
+            let outcome = instance.replay(&entry.start(), replies);
+            if !outcome.committed {
+                let why = outcome.error.map(|e| e.message).unwrap_or_default();
+                return Err(ServiceError::Engine(format!(
+                    "replaying journaled cell {} did not complete: {why}",
+                    entry.seq
+                )));
+            }
+            replayed += 1;
+        }
+        warm.instance = Some(instance);
+        Ok(WakeReport {
+            restored,
+            replayed_cells: replayed,
+        })
+    }
+
+    /// Runs one cell: wakes the session if needed, journals the cell if its effects stand,
+    /// rolls back otherwise, and checkpoints when the tail passes the policy.
+    /// `clock` is read when the cell ends: a session's TTL counts from then.
+    pub async fn exec<H: CellHost>(
+        &self,
+        record: &mut SessionRecord,
+        warm: &mut Warm<E>,
+        cell: &StartMessage,
+        host: &mut H,
+        clock: impl Fn() -> i64,
+    ) -> Result<Outcome, ServiceError> {
+        let after = self.checkpointed_through(warm)?;
+        let tail = self
+            .store
+            .journal_size(after)
+            .map_err(ServiceError::Store)?;
+        if !tail.within(&REPLAY_BOUND) {
+            return Ok(Outcome::refused(
+                "journal",
+                format!(
+                    "this session's journal since its last checkpoint holds {} cells that used {} \
+                     fuel and {} bytes of I/O, more than it may replay (checkpoints are failing); \
+                     the cell did not run",
+                    tail.cells, tail.fuel, tail.io_bytes
+                ),
+            ));
+        }
+        self.wake(record, warm).await?;
+        let Some(instance) = warm.instance.as_mut() else {
+            return Err(ServiceError::Engine("no instance after wake".into()));
+        };
+        let outcome = drive(instance, cell, host).await;
+        record.execution_count += 1;
+        record.last_used_at = clock();
+        if !outcome.committed {
+            // Rolled back: the instance holds a part of a cell; the next wake restores.
+            warm.instance = None;
+            self.store.touch(record).map_err(ServiceError::Store)?;
+            return Ok(outcome);
+        }
+        let replies = host.take_replies();
+        // Files first: a cell is acknowledged only once what it wrote is stored.
+        if let Err(e) = host.commit().await {
+            warm.instance = None;
+            return Err(ServiceError::Store(format!("store files: {e}")));
+        }
+        let journaled = self.store.append(
+            record,
+            &Cell {
+                code: &cell.code,
+                now_ms: cell.now_ms,
+                input: cell.input.as_ref(),
+                fuel: outcome.usage.fuel,
+                replies: &replies,
+            },
+        );
+        if let Err(e) = journaled {
+            // The instance holds a cell the journal does not: rebuild it from the journal.
+            warm.instance = None;
+            return Err(ServiceError::Store(format!("journal: {e}")));
+        }
+        let tail = self
+            .store
+            .journal_size(after)
+            .map_err(ServiceError::Store)?;
+        if !tail.within(&self.policy.tail) {
+            // The cell's answer stands even if the checkpoint fails; the next one retries.
+            let _ = self.checkpoint(record, warm, clock()).await;
+        }
+        Ok(outcome)
+    }
+
+    /// The seq the latest checkpoint holds the journal through (0 for none).
+    fn checkpointed_through(&self, warm: &Warm<E>) -> Result<i64, ServiceError> {
+        if let Some((meta, _)) = &warm.checkpoint {
+            return Ok(meta.through_seq);
+        }
+        Ok(self
+            .store
+            .checkpoint()
+            .map_err(ServiceError::Store)?
+            .filter(|meta| meta.build_id == self.engines.build_id())
+            .map_or(0, |meta| meta.through_seq))
+    }
+
+    /// Takes a checkpoint of the session at its journal's head, unless the latest one is there
+    /// already. Answers it (None when there was nothing new).
+    pub async fn checkpoint(
+        &self,
+        record: &SessionRecord,
+        warm: &mut Warm<E>,
+        now_ms: i64,
+    ) -> Result<Option<CheckpointMeta>, ServiceError> {
+        let head = self.store.last_seq().map_err(ServiceError::Store)?;
+        let current = self.checkpointed_through(warm)?;
+        if head == 0 || head == current {
+            return Ok(None);
+        }
+        self.wake(record, warm).await?;
+        let Some(instance) = warm.instance.as_ref() else {
+            return Err(ServiceError::Engine("no instance after wake".into()));
+        };
+        let memory_bytes = instance.memory_bytes();
+        let image = self
+            .engines
+            .snapshot(instance)
+            .await
+            .map_err(ServiceError::Engine)?;
+        // Keep the older cells while the whole history stays replayable by another build.
+        let stored = self.store.checkpoint().map_err(ServiceError::Store)?;
+        let already_pruned = stored.as_ref().is_some_and(|m| m.journal_pruned);
+        let whole = self.store.journal_size(0).map_err(ServiceError::Store)?;
+        let prune = already_pruned || !whole.within(&REPLAY_BOUND);
+        let meta = CheckpointMeta {
+            format: super::checkpoint::FORMAT,
+            build_id: self.engines.build_id(),
+            through_seq: head,
+            execution_count: record.execution_count,
+            memory_bytes,
+            image_bytes: image.len() as u64,
+            created_ms: now_ms,
+            journal_pruned: prune,
+        };
+        let mut chunks = (0..image.len())
+            .step_by(IMAGE_CHUNK_BYTES)
+            .map(|start| image.chunk(start, (start + IMAGE_CHUNK_BYTES).min(image.len())));
+        self.store
+            .put_checkpoint(&meta, &mut chunks, prune)
+            .map_err(ServiceError::Store)?;
+        warm.checkpoint = Some((meta.clone(), image));
+        Ok(Some(meta))
+    }
+}
+
+#[cfg(test)]
+pub mod memory;
+#[cfg(test)]
+mod tests;

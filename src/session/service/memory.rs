@@ -1,0 +1,307 @@
+//! In-memory implementations of the service's traits, for native tests: a [`MemoryStore`] with
+//! the SQL store's semantics, [`NativeEngines`] whose instances are native realms, and a
+//! [`NoIo`] host.
+//!
+//! A native realm cannot be copied as memory, so a [`NativeImage`] records how the realm was
+//! made (its init message and every cell it ran, with their replies) and restoring replays
+//! that. What the service does with images (when it takes, stores, prunes and restores them)
+//! is the same as with the Worker's memory images.
+
+use std::cell::{Cell as StdCell, RefCell};
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Cell, CellHost, CheckpointMeta, Engines, Image, Instance, JournalEntry, JournalSize, Recorded,
+    Store,
+};
+use crate::{
+    engine::{
+        abi::{InitMessage, StartMessage},
+        io, Engine, Outcome, Reply, Request, Step,
+    },
+    session::record::SessionRecord,
+};
+
+struct Row {
+    entry: JournalEntry,
+    fuel: i64,
+    replies: Vec<Vec<u8>>,
+}
+
+#[derive(Default)]
+pub struct MemoryStore {
+    journal: RefCell<Vec<Row>>,
+    next_seq: StdCell<i64>,
+    checkpoint: RefCell<Option<(CheckpointMeta, Vec<Vec<u8>>)>>,
+    pub touched: RefCell<Option<SessionRecord>>,
+}
+
+impl MemoryStore {
+    pub fn journal_len(&self) -> usize {
+        self.journal.borrow().len()
+    }
+
+    /// Rewrites the stored checkpoint's build id, as a deploy of another engine build sees it.
+    pub fn set_checkpoint_build(&self, build: &str) {
+        if let Some((meta, _)) = self.checkpoint.borrow_mut().as_mut() {
+            meta.build_id = build.into();
+        }
+    }
+}
+
+impl Store for MemoryStore {
+    fn append(&self, record: &SessionRecord, cell: &Cell<'_>) -> Result<i64, String> {
+        let seq = self.next_seq.get() + 1;
+        self.next_seq.set(seq);
+        self.journal.borrow_mut().push(Row {
+            entry: JournalEntry {
+                seq,
+                code: cell.code.into(),
+                now_ms: cell.now_ms,
+                input: cell.input.map(|v| v.to_string()),
+            },
+            fuel: cell.fuel as i64,
+            replies: cell.replies.iter().map(|r| r.reply.encode()).collect(),
+        });
+        self.touch(record)?;
+        Ok(seq)
+    }
+
+    fn touch(&self, record: &SessionRecord) -> Result<(), String> {
+        *self.touched.borrow_mut() = Some(record.clone());
+        Ok(())
+    }
+
+    fn tail(&self, after: i64) -> Result<Vec<JournalEntry>, String> {
+        Ok(self
+            .journal
+            .borrow()
+            .iter()
+            .filter(|r| r.entry.seq > after)
+            .map(|r| r.entry.clone())
+            .collect())
+    }
+
+    fn replies(&self, seq: i64) -> Result<Vec<Reply>, String> {
+        let journal = self.journal.borrow();
+        let row = journal
+            .iter()
+            .find(|r| r.entry.seq == seq)
+            .ok_or("no such cell")?;
+        row.replies.iter().map(|b| Reply::decode(b)).collect()
+    }
+
+    fn journal_size(&self, after: i64) -> Result<JournalSize, String> {
+        let journal = self.journal.borrow();
+        let rows = journal.iter().filter(|r| r.entry.seq > after);
+        let mut size = JournalSize::default();
+        for row in rows {
+            size.cells += 1;
+            size.fuel += row.fuel;
+            size.io_bytes += row.replies.iter().map(|r| r.len() as i64).sum::<i64>();
+        }
+        Ok(size)
+    }
+
+    fn last_seq(&self) -> Result<i64, String> {
+        Ok(self.next_seq.get())
+    }
+
+    fn checkpoint(&self) -> Result<Option<CheckpointMeta>, String> {
+        Ok(self.checkpoint.borrow().as_ref().map(|(m, _)| m.clone()))
+    }
+
+    fn checkpoint_image(&self, _meta: &CheckpointMeta) -> Result<Vec<Vec<u8>>, String> {
+        Ok(self
+            .checkpoint
+            .borrow()
+            .as_ref()
+            .map(|(_, c)| c.clone())
+            .unwrap_or_default())
+    }
+
+    fn put_checkpoint(
+        &self,
+        meta: &CheckpointMeta,
+        chunks: &mut dyn Iterator<Item = Vec<u8>>,
+        prune: bool,
+    ) -> Result<(), String> {
+        *self.checkpoint.borrow_mut() = Some((meta.clone(), chunks.collect()));
+        if prune {
+            self.journal
+                .borrow_mut()
+                .retain(|r| r.entry.seq > meta.through_seq);
+        }
+        Ok(())
+    }
+}
+
+/// How a native realm was made: restoring replays it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NativeImage {
+    init: Option<InitMessage>,
+    cells: Vec<(StartMessage, Vec<Vec<u8>>)>,
+}
+
+impl Image for NativeImage {
+    fn len(&self) -> usize {
+        self.encode().len()
+    }
+
+    fn chunk(&self, start: usize, end: usize) -> Vec<u8> {
+        self.encode()[start..end].to_vec()
+    }
+
+    fn from_chunks(chunks: Vec<Vec<u8>>) -> Self {
+        serde_json::from_slice(&chunks.concat()).unwrap_or_default()
+    }
+}
+
+impl NativeImage {
+    fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+pub struct NativeInstance {
+    engine: Engine,
+    image: NativeImage,
+    /// The running cell and the replies it got so far.
+    running: Option<(StartMessage, Vec<Vec<u8>>)>,
+}
+
+impl NativeInstance {
+    fn ended(&mut self, step: Step) -> Step {
+        if let Step::Done(outcome) = &step {
+            if let Some(cell) = self.running.take() {
+                if outcome.committed {
+                    self.image.cells.push(cell);
+                }
+            }
+        }
+        step
+    }
+}
+
+impl Instance for NativeInstance {
+    fn start(&mut self, cell: &StartMessage) -> Step {
+        self.running = Some((cell.clone(), Vec::new()));
+        let step = self
+            .engine
+            .start(&cell.code, cell.now_ms, cell.input.as_ref());
+        self.ended(step)
+    }
+
+    fn resume(&mut self, replies: Vec<Reply>) -> Step {
+        if let Some((_, got)) = self.running.as_mut() {
+            got.extend(replies.iter().map(Reply::encode));
+        }
+        let step = self.engine.resume(replies);
+        self.ended(step)
+    }
+
+    fn replay(&mut self, cell: &StartMessage, replies: Vec<Reply>) -> Outcome {
+        let encoded = replies.iter().map(Reply::encode).collect();
+        let outcome = self
+            .engine
+            .replay(&cell.code, cell.now_ms, cell.input.as_ref(), replies);
+        if outcome.committed {
+            self.image.cells.push((cell.clone(), encoded));
+        }
+        outcome
+    }
+
+    fn memory_bytes(&self) -> u64 {
+        self.image.len() as u64
+    }
+}
+
+/// Native realms, counting what the service asks of them.
+pub struct NativeEngines {
+    pub build: String,
+    pub made: StdCell<u32>,
+    pub snapshots: StdCell<u32>,
+    pub restores: StdCell<u32>,
+}
+
+impl NativeEngines {
+    pub fn new(build: &str) -> Self {
+        Self {
+            build: build.into(),
+            made: StdCell::new(0),
+            snapshots: StdCell::new(0),
+            restores: StdCell::new(0),
+        }
+    }
+}
+
+impl Engines for NativeEngines {
+    type Instance = NativeInstance;
+    type Image = NativeImage;
+
+    fn build_id(&self) -> String {
+        self.build.clone()
+    }
+
+    fn fresh(&self, init: &InitMessage, _max_bytes: u64) -> Result<NativeInstance, String> {
+        self.made.set(self.made.get() + 1);
+        Ok(NativeInstance {
+            engine: Engine::with_env(init.seed, init.limits, &init.env)?,
+            image: NativeImage {
+                init: Some(init.clone()),
+                cells: Vec::new(),
+            },
+            running: None,
+        })
+    }
+
+    async fn snapshot(&self, instance: &NativeInstance) -> Result<NativeImage, String> {
+        self.snapshots.set(self.snapshots.get() + 1);
+        Ok(instance.image.clone())
+    }
+
+    async fn restore(&self, image: &NativeImage, max_bytes: u64) -> Result<NativeInstance, String> {
+        self.restores.set(self.restores.get() + 1);
+        let init = image.init.as_ref().ok_or("empty image")?;
+        let mut instance = self.fresh(init, max_bytes)?;
+        self.made.set(self.made.get() - 1);
+        for (cell, replies) in &image.cells {
+            let replies = replies
+                .iter()
+                .map(|r| Reply::decode(r))
+                .collect::<Result<_, _>>()?;
+            instance.replay(cell, replies);
+        }
+        Ok(instance)
+    }
+}
+
+/// A cell host without files or network: every request fails with `EIO`.
+#[derive(Default)]
+pub struct NoIo {
+    replies: Vec<Recorded>,
+}
+
+impl CellHost for NoIo {
+    async fn serve(&mut self, requests: Vec<Request>) -> Vec<Reply> {
+        let replies: Vec<Reply> = requests.iter().map(|_| io::unanswered()).collect();
+        self.replies.extend(replies.iter().map(|reply| Recorded {
+            reply: reply.clone(),
+            blob: None,
+        }));
+        replies
+    }
+
+    fn take_replies(&mut self) -> Vec<Recorded> {
+        std::mem::take(&mut self.replies)
+    }
+
+    fn changes_files(&self) -> bool {
+        false
+    }
+
+    async fn commit(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+}
