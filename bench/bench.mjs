@@ -20,6 +20,13 @@
 // Also: fuel per second of CPU for four kinds of code, and the time to rebuild a session from
 // journals of BENCH_JOURNALS cells (default 10,100,1000).
 //
+// Sessions (engine instances and checkpoints): the time to wake a session after BENCH_WAKE
+// fuel of lifetime work (default 1e8,1e9,1e10; the wake is forced by a cell that hits the output
+// limit, so the next `1+1` rebuilds it), and the checkpoint's cost and size for heaps of
+// BENCH_HEAPS objects (default 0,1e4,1e5): the latency of the cell after which a checkpoint was
+// taken (x-sandbox-checkpoint) against the same cell without one, and the image's bytes. Also
+// the instance memory of an idle session, and how many such sessions fit 128 MB.
+//
 // BENCH_BASELINE=<dir of another checkout, built>: measures (a)-(c) of that build too, in the
 // same run, and prints how this build's ratios compare (e.g. the cost of the sandbox guards).
 import { spawnSync } from 'node:child_process';
@@ -122,14 +129,20 @@ async function latency(start = startSandbox, extras = true) {
       });
       b.push(tb);
     }
-    if (!extras) return { a: summary(a), b: summary(b), c: summary(c), ...runs };
+    const wakeLevels = (process.env.BENCH_WAKE ?? '1e8,1e9,1e10').split(',').map(Number);
+    if (!extras) {
+      const wakes = await wakeVsWork(await api(sandbox.url, sandbox.keys.alice), wakeLevels);
+      return { a: summary(a), b: summary(b), c: summary(c), ...runs, wakes };
+    }
     // Cells that run for seconds hold workerd's thread; a kept-alive connection can then time
     // out under a request (test/harness.mjs), so these phases open a connection per request.
     const fresh = await api(sandbox.url, sandbox.keys.alice);
     const fuel = await fuelRate(fresh);
     const rebuilds = await rebuild(fresh, (process.env.BENCH_JOURNALS ?? '10,100,1000').split(',').map(Number));
     const files = await fileThroughput(fresh, sandbox);
-    return { a: summary(a), b: summary(b), c: summary(c), ...runs, fuel, rebuilds, files };
+    const wakes = await wakeVsWork(fresh, wakeLevels);
+    const heaps = await checkpointCost(fresh, (process.env.BENCH_HEAPS ?? '0,1e4,1e5').split(',').map(Number));
+    return { a: summary(a), b: summary(b), c: summary(c), ...runs, fuel, rebuilds, files, wakes, heaps };
   } finally {
     await sandbox.stop();
   }
@@ -186,6 +199,104 @@ async function rebuild(client, lengths) {
     const w = Math.min(...warm);
     const c = Math.min(...cold);
     rows.push({ n, warm: w, cold: c, rebuild: c - w });
+  }
+  return rows;
+}
+
+/** Lifetime work in cells of at most 1.5e9 fuel (burn(4.5e7) is about that). */
+const BURN = 'function burn(n) { let s = 0; for (let i = 0; i < n; i++) s += i; return s }';
+const PER_ITERATION = 33;
+
+/**
+ * Wake after `levels` fuel of lifetime work: exec 1+1 after a rollback, minus a warm one (min of
+ * 3). A build that refuses the work (the journal's ceiling) reports at which fuel it did.
+ */
+async function wakeVsWork(client, levels) {
+  const rows = [];
+  for (const level of levels) {
+    const { id } = expect(
+      await client.req('POST', '/v1/sessions', { body: { limits: { fuel: 2_000_000_000, output_bytes: 1024 } } }),
+      201,
+      'create',
+    ).json;
+    const exec = (code) => client.req('POST', `/v1/sessions/${id}/exec`, { body: { code } });
+    expect(await exec(BURN), 200, 'burn');
+    let done = 0;
+    let cells = 0;
+    let refused = null;
+    const started = Date.now();
+    while (done < level) {
+      const n = Math.max(1e5, Math.min(4.5e7, Math.ceil((level - done) / PER_ITERATION)));
+      const res = expect(await exec(`burn(${n})`), 200, 'burn');
+      if (res.json.status !== 'ok') {
+        refused = `${res.json.error?.limit ?? res.json.status} after ${(done / 1e6).toFixed(0)}M fuel`;
+        break;
+      }
+      done += res.json.usage.fuel;
+      cells++;
+    }
+    const workSeconds = (Date.now() - started) / 1000;
+    const warm = [];
+    const cold = [];
+    let replayed = null;
+    for (let r = 0; r < 3 && !refused; r++) {
+      warm.push((await timed(() => exec('1+1')))[0]);
+      expect(await exec("console.log('x'.repeat(4096))"), 200, 'output limit');
+      const [t, res] = await timed(() => exec('1+1'));
+      if (res.json?.value !== 2) throw new Error(`after rollback: ${res.text.slice(0, 300)}`);
+      replayed = res.headers.get('x-sandbox-wake');
+      cold.push(t);
+    }
+    rows.push({
+      level,
+      fuel: done,
+      cells,
+      workSeconds,
+      refused,
+      wake: refused ? null : Math.min(...cold) - Math.min(...warm),
+      header: replayed,
+    });
+  }
+  return rows;
+}
+
+/**
+ * Checkpoint cost by heap size: in a session holding `n` objects, cells of about 12M fuel, so
+ * every second one passes the 20M-fuel tail bound and is followed by a checkpoint.
+ */
+async function checkpointCost(client, sizes) {
+  const rows = [];
+  for (const n of sizes) {
+    const { id } = expect(
+      await client.req('POST', '/v1/sessions', { body: { limits: { memory_bytes: 64 << 20 } } }),
+      201,
+      'create',
+    ).json;
+    const exec = (code) => client.req('POST', `/v1/sessions/${id}/exec`, { body: { code } });
+    expect(await exec(`${BURN}; var heap = Array.from({ length: ${n} }, (_, i) => ({ i, s: 'item ' + i })); heap.length`), 200, 'heap');
+    const withCheckpoint = [];
+    const without = [];
+    let header = null;
+    for (let i = 0; i < 12; i++) {
+      const [t, res] = await timed(() => exec('burn(3.6e5)'));
+      expect(res, 200, 'burn');
+      const h = res.headers.get('x-sandbox-checkpoint');
+      if (h) {
+        header = h;
+        withCheckpoint.push(t);
+      } else {
+        without.push(t);
+      }
+    }
+    const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+    const parsed = Object.fromEntries((header ?? '').split('; ').filter(Boolean).map((kv) => kv.split('=')));
+    rows.push({
+      n,
+      checkpoints: withCheckpoint.length,
+      cost: withCheckpoint.length && without.length ? median(withCheckpoint) - median(without) : null,
+      memory: Number(parsed.memory_bytes ?? NaN),
+      image: Number(parsed.image_bytes ?? NaN),
+    });
   }
   return rows;
 }
@@ -285,7 +396,7 @@ const baselineDir = process.env.BENCH_BASELINE;
 const baseline = baselineDir
   ? await latency((await import(path.resolve(baselineDir, 'test', 'harness.mjs'))).startSandbox, false)
   : null;
-const { a, b, c, d, e, fuel, rebuilds, files } = await latency();
+const { a, b, c, d, e, fuel, rebuilds, files, wakes, heaps } = await latency();
 console.log(`\nedge-sandbox latency, local workerd (wrangler dev), one runtime, ms`);
 console.log(`${'measure'.padEnd(38)}${'n'.padStart(5)}${'p50'.padStart(9)}${'p99'.padStart(9)}${'mean'.padStart(9)}${'max'.padStart(9)}`);
 for (const [name, s] of [
@@ -323,6 +434,33 @@ if (baseline) {
   console.log(`  baseline (a)/(c) p50 ${r(baseline.a.p50, baseline.c.p50)}x, this build ${r(a.p50, c.p50)}x`);
   console.log(`  baseline (b)/(c) p50 ${r(baseline.b.p50, baseline.c.p50)}x, this build ${r(b.p50, c.p50)}x`);
   if (baseline.d && d) console.log(`  baseline (d)/(a) p50 ${r(baseline.d.p50, baseline.a.p50)}x, this build ${r(d.p50, a.p50)}x`);
+}
+
+const mb = (x) => (x / 1048576).toFixed(1);
+const wakeRows = (rows) => {
+  console.log(`  ${'lifetime fuel'.padStart(14)}${'cells'.padStart(7)}${'work s'.padStart(9)}${'wake ms'.padStart(10)}  rebuilt by`);
+  for (const r of rows) {
+    const wake = r.refused ? `refused: ${r.refused}` : `${ms(r.wake)}  ${r.header ?? '(journal replay)'}`;
+    console.log(`  ${r.level.toExponential(0).padStart(14)}${String(r.cells).padStart(7)}${r.workSeconds.toFixed(1).padStart(9)} ${wake}`);
+  }
+};
+console.log(`\nwake after lifetime work (exec 1+1 after a rollback, minus a warm one, min of 3)`);
+wakeRows(wakes);
+if (baseline?.wakes) {
+  console.log(`baseline ${baselineDir}, same measure:`);
+  wakeRows(baseline.wakes);
+}
+console.log(`\ncheckpoint cost by heap (cells of ~12M fuel; median with a checkpoint minus median without)`);
+console.log(`  ${'objects'.padStart(8)}${'taken'.padStart(7)}${'cost ms'.padStart(10)}${'memory MiB'.padStart(12)}${'image MiB'.padStart(11)}`);
+for (const r of heaps) {
+  console.log(`  ${String(r.n).padStart(8)}${String(r.checkpoints).padStart(7)}${r.cost == null ? '        ?' : ms(r.cost)} ${mb(r.memory).padStart(11)}${mb(r.image).padStart(11)}`);
+}
+const idle = heaps.find((r) => r.n === 0);
+if (idle && idle.memory > 0) {
+  console.log(
+    `  an idle session's instance: ${mb(idle.memory)} MiB of memory, ${mb(idle.image)} MiB stored; ` +
+      `${Math.floor((128 << 20) / idle.memory)} fit 128 MB, ${Math.floor((80 << 20) / idle.memory)} the default pool (ENGINE_POOL_BYTES 80 MiB)`,
+  );
 }
 
 console.log(`\nfuel rate (min of 3, minus an empty exec), local workerd`);

@@ -112,17 +112,34 @@ function mirrorRepo(dir, vars) {
  * wrangler.toml for tests: the repository's, with `main` made absolute and without `[build]`,
  * so wrangler neither rebuilds nor restarts the Worker when a source file changes mid-test.
  */
-function testConfig(scratch) {
+function testConfig(scratch, entry = ENTRY) {
   const lines = fs.readFileSync(path.join(ROOT, 'wrangler.toml'), 'utf8').split('\n');
   const out = [];
   let inBuild = false;
   for (const line of lines) {
     if (/^\s*\[/.test(line)) inBuild = /^\s*\[build\]\s*$/.test(line);
     if (inBuild) continue;
-    out.push(line.replace(/^main\s*=.*$/, `main = ${JSON.stringify(ENTRY)}`));
+    out.push(line.replace(/^main\s*=.*$/, `main = ${JSON.stringify(entry)}`));
   }
   const file = path.join(scratch, 'wrangler.toml');
   fs.writeFileSync(file, out.join('\n'));
+  return file;
+}
+
+/**
+ * An entry module for the sandbox that serves the built engine module under the build id
+ * `buildId`: to the sessions it is a deploy of another engine build (checkpoints are tagged
+ * with the build id, and never restored by another one).
+ */
+export function engineEntry(buildId) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-sandbox-entry-'));
+  scratchDirs.add(dir);
+  const file = path.join(dir, 'entry.mjs');
+  const source = fs
+    .readFileSync(ENTRY, 'utf8')
+    .replaceAll('"../build/', `"${path.join(ROOT, 'build')}/`)
+    .replace(/buildId: BUILD_ID/, `buildId: ${JSON.stringify(buildId)}`);
+  fs.writeFileSync(file, source);
   return file;
 }
 
@@ -134,6 +151,8 @@ function testConfig(scratch) {
  * opts.consumer  true: also run test/consumer (a Worker with a service binding to the
  *                sandbox) in the same runtime; `url` is then the consumer's
  * opts.persistDir  state directory (default: a new temporary one, removed at exit)
+ * opts.entry     the Worker's entry module (default: src/entry.mjs); engineEntry() makes one
+ *                that labels the same engine module with another build id
  *
  * Returns { url, port, proxyUrl, keys, persistDir, r2Object(key), output(), stop(), kill(),
  *   restart() }.
@@ -164,7 +183,7 @@ export async function startSandbox(opts = {}) {
   } else {
     const envFile = path.join(scratch, 'test.env');
     fs.writeFileSync(envFile, dotenv(vars));
-    config = testConfig(scratch);
+    config = testConfig(scratch, opts.entry);
     args.push('-c', config, '--env-file', envFile);
   }
   const env = {

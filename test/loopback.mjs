@@ -7,6 +7,7 @@
 //   /loop            302 to itself, forever
 //   /status/N        an empty answer with status N
 //   /count/...       a text body with how many times this exact path was hit
+//   /slow?ms=N       "slow" after N milliseconds
 // Every request is counted by path (without the query): hits('/json').
 import http from 'node:http';
 
@@ -42,6 +43,8 @@ export function startLoopback() {
         send(302, { location: '/loop' }, '');
       } else if (p.startsWith('/status/')) {
         send(Number(p.slice('/status/'.length)) || 500, { 'content-type': 'text/plain' }, `status ${p.slice(8)}`);
+      } else if (p === '/slow') {
+        setTimeout(() => send(200, { 'content-type': 'text/plain' }, 'slow'), Number(url.searchParams.get('ms') ?? 1000));
       } else if (p === '/count' || p.startsWith('/count/')) {
         send(200, { 'content-type': 'text/plain' }, String(counts.get(p)));
       } else {

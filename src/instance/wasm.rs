@@ -1,10 +1,7 @@
 //! The JavaScript-backed engine instances (see the parent module).
 
 use wasm_bindgen::prelude::*;
-use worker::{
-    js_sys::{Promise, Uint8Array},
-    wasm_bindgen_futures::JsFuture,
-};
+use worker::js_sys::Uint8Array;
 
 use crate::{
     engine::{
@@ -34,19 +31,19 @@ extern "C" {
     #[wasm_bindgen(method, js_class = "EngineHandle")]
     fn memory_bytes(this: &Handle) -> f64;
 
-    #[wasm_bindgen(method, js_class = "EngineHandle")]
-    fn snapshot(this: &Handle) -> Promise;
+    #[wasm_bindgen(method, catch, js_class = "EngineHandle")]
+    fn snapshot(this: &Handle) -> Result<Uint8Array, JsValue>;
 
-    #[wasm_bindgen(static_method_of = Handle, js_class = "EngineHandle", js_name = restore)]
-    fn restore_image(max_bytes: f64, image: &Uint8Array) -> Promise;
+    #[wasm_bindgen(static_method_of = Handle, js_class = "EngineHandle", js_name = restore, catch)]
+    fn restore_image(max_bytes: f64, image: &Uint8Array) -> Result<Handle, JsValue>;
 
     fn engine_build_id() -> String;
 
     fn engine_initial_bytes() -> f64;
 }
 
-/// Memory an instance may hold beyond its session's `memory_bytes`: the engine's 4 MiB stack,
-/// its data and the realm itself (about 5.4 MiB after init), with room to spare.
+/// Memory an instance may hold besides its heap's allowance (`service::instance_bytes`): the
+/// engine's 4 MiB stack, its data and the realm itself (about 5.4 MiB after init), with room.
 pub const BASE_BYTES: u64 = 16 << 20;
 
 /// One engine instance.
@@ -85,11 +82,9 @@ impl Instance {
         let head = image.subarray(0, image.length().min(1 << 16)).to_vec();
         let header = ImageHeader::parse(&head)?;
         let max = max_bytes.max(header.memory_bytes()) as f64;
-        let handle = JsFuture::from(Handle::restore_image(max, image))
-            .await
-            .map_err(|e| format!("restore: {e:?}"))?;
+        let handle = Handle::restore_image(max, image).map_err(|e| format!("restore: {e:?}"))?;
         Ok(Self {
-            handle: handle.unchecked_into(),
+            handle,
             dead: false,
         })
     }
@@ -246,10 +241,12 @@ impl Engines for WasmEngines {
     }
 
     async fn snapshot(&self, live: &Live) -> Result<JsImage, String> {
-        let image = JsFuture::from(live.instance.handle.snapshot())
-            .await
+        let image = live
+            .instance
+            .handle
+            .snapshot()
             .map_err(|e| format!("snapshot: {e:?}"))?;
-        Ok(JsImage(image.unchecked_into()))
+        Ok(JsImage(image))
     }
 
     async fn restore(&self, image: &JsImage, max_bytes: u64) -> Result<Live, String> {

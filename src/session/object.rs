@@ -23,14 +23,13 @@ use crate::{
     files::staging::Quotas,
     host_io::{CellIo, Files},
     ids,
-    instance::{self, pool::Pool, JsImage, Live, WasmEngines},
+    instance::{self, pool::Pool, WasmEngines},
     net::{client::Client, policy::AllowList},
     session::{
-        checkpoint::CheckpointMeta,
         files,
         protocol::{self, CreateCommand},
         record::SessionRecord,
-        service::{CheckpointPolicy, Service, ServiceError, Warm},
+        service::{CheckpointPolicy, Image as _, Instance as _, Service, ServiceError, Warm},
         turn::Turns,
     },
     storage::{artifacts, journal, journal::SqlStore, metadata, migrations},
@@ -43,14 +42,22 @@ const KV_SYNC_INTERVAL_MS: i64 = 1000;
 /// checkpointed by the alarm, so its next wake replays nothing (README: "Durability").
 const IDLE_CHECKPOINT_MS: i64 = 5_000;
 
+/// Response header of an `exec` that had to rebuild the session first (eviction, restart,
+/// rollback): whether a checkpoint was restored and how many journaled cells were replayed.
+pub const WAKE_HEADER: &str = "x-sandbox-wake";
+
+/// Response header of an `exec` after which the session was checkpointed: the instance's memory
+/// and the stored image's size.
+pub const CHECKPOINT_HEADER: &str = "x-sandbox-checkpoint";
+
 /// Bytes of engine-instance memory the isolate's live sessions may hold together, unless the
 /// `ENGINE_POOL_BYTES` var says otherwise. An isolate has 128 MB in production, shared with the
 /// Worker's own memory and JavaScript heap.
 const DEFAULT_POOL_BYTES: u64 = 80 << 20;
 
 thread_local! {
-    /// The isolate's live engine instances, by object id.
-    static POOL: RefCell<Pool<Live>> = RefCell::new(Pool::new(DEFAULT_POOL_BYTES));
+    /// The isolate's warm sessions (live engine instance and in-memory checkpoint), by object id.
+    static POOL: RefCell<Pool<Warm<WasmEngines>>> = RefCell::new(Pool::new(DEFAULT_POOL_BYTES));
 }
 
 #[durable_object]
@@ -80,9 +87,6 @@ impl std::ops::Deref for Shared {
 #[derive(Default)]
 struct Inner {
     migrated: bool,
-    /// The latest checkpoint and its image, so a rollback or a wake after eviction needs no
-    /// storage read. (The instance itself lives in the isolate's [`POOL`].)
-    checkpoint: Option<(CheckpointMeta, JsImage)>,
     /// Journaled cells exist past the checkpoint: the alarm checkpoints once the session idles.
     checkpoint_due: bool,
     last_kv_sync: i64,
@@ -361,42 +365,40 @@ impl SessionObject {
         }
     }
 
-    /// The session's warm state: its instance from the pool (room made for it when there is
-    /// none) and its in-memory checkpoint.
+    /// The session's warm state from the pool (its instance and in-memory checkpoint); when
+    /// there is none, room is made for the instance its wake will make.
     fn check_out(&self, record: &SessionRecord) -> Warm<WasmEngines> {
         let key = self.key();
         let budget = pool_budget(&self.env);
-        let instance = POOL.with_borrow_mut(|pool| {
+        POOL.with_borrow_mut(|pool| {
             pool.set_budget(budget);
-            let held = pool.check_out(&key);
-            if held.is_none() {
+            let warm = pool.check_out(&key).unwrap_or_default();
+            if warm.instance.is_none() {
                 let bytes = instance::initial_bytes()
                     .max(instance::BASE_BYTES.min(record.limits().memory_bytes));
                 drop(pool.reserve(&key, bytes));
             }
-            held
-        });
-        Warm {
-            instance,
-            checkpoint: self.inner.borrow_mut().checkpoint.take(),
-        }
+            warm
+        })
     }
 
-    /// Puts the warm state back; a dead or rolled-back instance leaves the pool.
-    fn check_in(&self, warm: Warm<WasmEngines>) {
+    /// Puts the warm state back (a dead instance is dropped); other sessions' warm states past
+    /// the pool's budget are evicted, and restored from their stored checkpoints when next used.
+    fn check_in(&self, mut warm: Warm<WasmEngines>) {
         let key = self.key();
-        self.inner.borrow_mut().checkpoint = warm.checkpoint;
-        let evicted = POOL.with_borrow_mut(|pool| match warm.instance {
-            Some(live) if !live.instance.is_dead() => {
-                let bytes = crate::session::service::Instance::memory_bytes(&live);
-                pool.check_in(&key, live, bytes)
-            }
-            _ => {
-                pool.forget(&key);
-                Vec::new()
-            }
-        });
-        // Evicted sessions are restored from their checkpoints when next used.
+        if warm
+            .instance
+            .as_ref()
+            .is_some_and(|live| live.instance.is_dead())
+        {
+            warm.instance = None;
+        }
+        let bytes = warm.instance.as_ref().map_or(0, |live| live.memory_bytes())
+            + warm
+                .checkpoint
+                .as_ref()
+                .map_or(0, |(_, image)| image.len() as u64);
+        let evicted = POOL.with_borrow_mut(|pool| pool.check_in(&key, warm, bytes));
         drop(evicted);
     }
 
@@ -441,7 +443,8 @@ impl SessionObject {
             .as_ref()
             .map_or(0, |(meta, _)| meta.through_seq);
         self.check_in(warm);
-        let outcome = result.map_err(service_error)?;
+        let done = result.map_err(service_error)?;
+        let outcome = done.outcome;
         let head = journal::last_seq(&self.sql()).map_err(|e| internal("journal", e))?;
         self.inner.borrow_mut().checkpoint_due = head > checkpointed;
         let duration_ms = (now_ms() - now).max(0) as u64;
@@ -453,10 +456,30 @@ impl SessionObject {
         }
         self.sync_metadata(&record, now);
         self.schedule_alarm(&record).await;
-        json_response(
+        let response = json_response(
             200,
             &wire::exec_result(&outcome, record.execution_count, duration_ms),
-        )
+        )?;
+        if let Some(woke) = done.woke {
+            // How the session was rebuilt for this cell (README: "Durability").
+            let _ = response.headers().set(
+                WAKE_HEADER,
+                &format!(
+                    "restored={}; replayed={}",
+                    woke.restored, woke.replayed_cells
+                ),
+            );
+        }
+        if let Some(meta) = &done.checkpointed {
+            let _ = response.headers().set(
+                CHECKPOINT_HEADER,
+                &format!(
+                    "memory_bytes={}; image_bytes={}",
+                    meta.memory_bytes, meta.image_bytes
+                ),
+            );
+        }
+        Ok(response)
     }
 
     /// Checkpoints an idle session whose instance is live (one that is not would have to be

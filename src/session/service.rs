@@ -255,11 +255,22 @@ impl std::fmt::Display for ServiceError {
     }
 }
 
-/// What the wake did, for measurement.
+/// What a wake did: whether it restored a checkpoint, and how many journaled cells it replayed
+/// on top. `None` from [`Service::exec`] when the instance was live already.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WakeReport {
     pub restored: bool,
     pub replayed_cells: u64,
+}
+
+/// What [`Service::exec`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Executed {
+    pub outcome: Outcome,
+    /// The wake the cell needed first, if any.
+    pub woke: Option<WakeReport>,
+    /// The checkpoint taken after it, if the tail passed the policy.
+    pub checkpointed: Option<CheckpointMeta>,
 }
 
 /// One session's operations over a store and an engine factory.
@@ -267,13 +278,22 @@ pub struct Service<'a, S: Store, E: Engines> {
     pub store: &'a S,
     pub engines: &'a E,
     pub policy: CheckpointPolicy,
-    /// Memory an instance may hold beyond the session's `memory_bytes` (the realm itself).
+    /// Memory an instance may hold besides what [`instance_bytes`] allows the session's heap.
     pub base_bytes: u64,
+}
+
+/// The most memory an engine instance of a session with `memory_bytes` may hold: `base` (the
+/// engine's stack and data and the realm itself) plus twice the limit. A cell is stopped when
+/// its heap grows past `memory_bytes` (counted by the engine's allocator); the instance's size
+/// is the hard bound behind that, which garbage not yet collected and the copies a cell's
+/// answer needs must fit under too.
+pub fn instance_bytes(base: u64, memory_bytes: u64) -> u64 {
+    base.saturating_add(memory_bytes.saturating_mul(2))
 }
 
 impl<S: Store, E: Engines> Service<'_, S, E> {
     fn max_bytes(&self, record: &SessionRecord) -> u64 {
-        self.base_bytes.saturating_add(record.limits().memory_bytes)
+        instance_bytes(self.base_bytes, record.limits().memory_bytes)
     }
 
     fn init(record: &SessionRecord) -> InitMessage {
@@ -358,14 +378,14 @@ impl<S: Store, E: Engines> Service<'_, S, E> {
         cell: &StartMessage,
         host: &mut H,
         clock: impl Fn() -> i64,
-    ) -> Result<Outcome, ServiceError> {
+    ) -> Result<Executed, ServiceError> {
         let after = self.checkpointed_through(warm)?;
         let tail = self
             .store
             .journal_size(after)
             .map_err(ServiceError::Store)?;
         if !tail.within(&REPLAY_BOUND) {
-            return Ok(Outcome::refused(
+            let refused = Outcome::refused(
                 "journal",
                 format!(
                     "this session's journal since its last checkpoint holds {} cells that used {} \
@@ -373,9 +393,18 @@ impl<S: Store, E: Engines> Service<'_, S, E> {
                      the cell did not run",
                     tail.cells, tail.fuel, tail.io_bytes
                 ),
-            ));
+            );
+            return Ok(Executed {
+                outcome: refused,
+                woke: None,
+                checkpointed: None,
+            });
         }
-        self.wake(record, warm).await?;
+        let woke = if warm.instance.is_none() {
+            Some(self.wake(record, warm).await?)
+        } else {
+            None
+        };
         let Some(instance) = warm.instance.as_mut() else {
             return Err(ServiceError::Engine("no instance after wake".into()));
         };
@@ -386,7 +415,11 @@ impl<S: Store, E: Engines> Service<'_, S, E> {
             // Rolled back: the instance holds a part of a cell; the next wake restores.
             warm.instance = None;
             self.store.touch(record).map_err(ServiceError::Store)?;
-            return Ok(outcome);
+            return Ok(Executed {
+                outcome,
+                woke,
+                checkpointed: None,
+            });
         }
         let replies = host.take_replies();
         // Files first: a cell is acknowledged only once what it wrote is stored.
@@ -413,11 +446,17 @@ impl<S: Store, E: Engines> Service<'_, S, E> {
             .store
             .journal_size(after)
             .map_err(ServiceError::Store)?;
-        if !tail.within(&self.policy.tail) {
-            // The cell's answer stands even if the checkpoint fails; the next one retries.
-            let _ = self.checkpoint(record, warm, clock()).await;
-        }
-        Ok(outcome)
+        let checkpointed = if tail.within(&self.policy.tail) {
+            None
+        } else {
+            // The cell's answer stands even if the checkpoint fails; the next cell retries.
+            self.checkpoint(record, warm, clock()).await.ok().flatten()
+        };
+        Ok(Executed {
+            outcome,
+            woke,
+            checkpointed,
+        })
     }
 
     /// The seq the latest checkpoint holds the journal through (0 for none).

@@ -95,6 +95,14 @@ impl Fixture {
         warm: &mut Warm<NativeEngines>,
         code: &str,
     ) -> Result<crate::engine::Outcome, ServiceError> {
+        self.run(warm, code).map(|done| done.outcome)
+    }
+
+    fn run(
+        &mut self,
+        warm: &mut Warm<NativeEngines>,
+        code: &str,
+    ) -> Result<super::Executed, ServiceError> {
         let t = self.clock.get() + 10;
         self.clock.set(t);
         let cell = StartMessage {
