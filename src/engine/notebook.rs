@@ -148,7 +148,7 @@ fn wrap_async(hoisted: &str) -> Option<String> {
         if let Statement::Expression(expr) = stmt.as_ref() {
             let span = expr.span();
             if let (Some(start), Some(end)) = (
-                offset_of(hoisted, span.start()),
+                offset_of(hoisted, leftmost(expr)),
                 offset_of(hoisted, span.end()),
             ) {
                 let candidate = format!(
@@ -192,6 +192,36 @@ fn js_string(s: &str) -> String {
 }
 
 /// Byte offset of a parser position (1-based line, 1-based column in code points).
+/// Where an expression's source starts. Boa 0.22's span of a call (and of expressions that
+/// start with one, like `f().x`) starts at its arguments, so `'x'.repeat(3)` would be cut
+/// before `(3)`: walk down the leftmost operand instead.
+fn leftmost(expr: &boa_ast::Expression) -> Position {
+    use boa_ast::{
+        expression::{access::PropertyAccess, Expression as E},
+        Spanned,
+    };
+    let inner = match expr {
+        E::Call(call) => Some(call.function()),
+        E::PropertyAccess(PropertyAccess::Simple(access)) => Some(access.target()),
+        E::PropertyAccess(PropertyAccess::Private(access)) => Some(access.target()),
+        E::Binary(binary) => Some(binary.lhs()),
+        E::Conditional(conditional) => Some(conditional.condition()),
+        E::TaggedTemplate(tagged) => Some(tagged.tag()),
+        E::Optional(optional) => Some(optional.target()),
+        _ => None,
+    };
+    let own = expr.span().start();
+    match inner.map(leftmost) {
+        Some(start)
+            if (start.line_number(), start.column_number())
+                < (own.line_number(), own.column_number()) =>
+        {
+            start
+        }
+        _ => own,
+    }
+}
+
 fn offset_of(source: &str, pos: Position) -> Option<usize> {
     let (line, column) = (pos.line_number() as usize, pos.column_number() as usize);
     let mut current_line = 1;

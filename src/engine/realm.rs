@@ -57,8 +57,10 @@ pub struct Engine {
     /// Heap growth kept by committed cells (approximate: the GC is shared by the isolate, so
     /// this includes their garbage until [`Engine::reclaim`] corrects it).
     retained_bytes: u64,
-    /// `retained_bytes` as the last [`Engine::reclaim`] left it.
+    /// The estimate as the last [`Engine::reclaim`] left it.
     reclaimed_at: u64,
+    /// Bytes in use once the realm was made: its own size, not growth.
+    base_in_use: u64,
     /// Host helpers, made before any guest code runs so the guest cannot replace what they use.
     hooks: Hooks,
     /// Globals that hold a top-level `const` of an earlier cell.
@@ -169,6 +171,7 @@ impl Engine {
         let queue = guest_io::Queue::default();
         guest_io::install(&mut ctx, queue.clone(), env).map_err(|e| e.to_string())?;
         let hooks = Hooks::new(&mut ctx)?;
+        let base_in_use = budget::memory_in_use() as u64;
         Ok(Self {
             ctx,
             console,
@@ -176,6 +179,7 @@ impl Engine {
             limits,
             retained_bytes: 0,
             reclaimed_at: 0,
+            base_in_use,
             hooks,
             constants: HashSet::new(),
             queue,
@@ -261,6 +265,8 @@ impl Engine {
         input: Option<&serde_json::Value>,
         replies: Vec<Reply>,
     ) -> Outcome {
+        // Replayed cells make the same garbage as they did live: collect it the same way.
+        self.reclaim();
         let fuel = self.limits.fuel.saturating_mul(REPLAY_HEADROOM);
         let memory = self.limits.memory_bytes.saturating_mul(2);
         let mut replies = replies.into_iter();
@@ -269,19 +275,23 @@ impl Engine {
     }
 
     /// Earlier cells' growth counts as retained even where it was garbage (a file read into a
-    /// temporary, say), which would shrink every later cell's memory budget for good. When the
-    /// estimate has grown past half the limit (and by an eighth since the last correction),
-    /// collect garbage and cap it by what is live on the whole thread: an upper bound of this
-    /// realm's share, so a session is never credited with memory another one freed.
+    /// temporary, say), which would shrink every later cell's memory budget for good; and some
+    /// garbage is never counted as a cell's growth (a reply's bytes are allocated before the
+    /// step that frees them), while Boa's collector does not see the bytes of array buffers, so
+    /// it may never run. When the estimate, or the heap's real growth since the realm was made,
+    /// has passed half the limit (and grown by an eighth since the last time), collect garbage
+    /// and cap the estimate by what is live: in the engine module the realm is alone in its
+    /// instance, so that is exact; natively it is the thread's total, an upper bound.
     fn reclaim(&mut self) {
         let limit = self.limits.memory_bytes;
-        if self.retained_bytes <= limit / 2 || self.retained_bytes <= self.reclaimed_at + limit / 8
-        {
+        let heap = || (budget::memory_in_use() as u64).saturating_sub(self.base_in_use);
+        let estimate = self.retained_bytes.max(heap());
+        if estimate <= limit / 2 || estimate <= self.reclaimed_at + limit / 8 {
             return;
         }
         boa_engine::gc::force_collect();
         self.retained_bytes = self.retained_bytes.min(budget::memory_in_use() as u64);
-        self.reclaimed_at = self.retained_bytes;
+        self.reclaimed_at = self.retained_bytes.max(heap());
     }
 
     /// Sets the global `input` for the next cell.

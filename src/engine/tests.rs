@@ -494,3 +494,25 @@ fn a_cell_is_not_charged_for_the_collectors_bookkeeping_of_other_realms() {
     }
     drop(others);
 }
+
+#[test]
+fn an_async_cell_ends_with_the_value_of_a_method_call() {
+    let mut engine = Engine::new(1, Limits::default()).expect("engine");
+    for (code, want) in [
+        ("await 1; 'x'.repeat(3)", serde_json::json!("xxx")),
+        (
+            "const a = await Promise.resolve([1, 2]); a.map((x) => x * 2).length",
+            2.into(),
+        ),
+        ("await 1; [3, 1, 2].sort()[0] + 1", 2.into()),
+        (
+            "await 1; Math.max(1, 5) > 2 ? 'big' : 'small'",
+            "big".into(),
+        ),
+        ("await 1; String.raw`a${1}`", "a1".into()),
+    ] {
+        let out = engine.execute(code, 0.0);
+        assert_eq!(out.status, Status::Ok, "{code}: {:?}", out.error);
+        assert_eq!(out.value, want, "{code}");
+    }
+}
