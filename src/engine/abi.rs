@@ -368,6 +368,24 @@ mod tests {
     }
 
     #[test]
+    fn numbers_cross_the_abi_exactly() {
+        // 0.19616818566750782 is 1766925935748269 / 2^53; without serde_json's
+        // float_roundtrip it parsed back one ULP off.
+        let exact = 1_766_925_935_748_269_f64 / (1u64 << 53) as f64;
+        let mut outcome = Outcome::refused("x", String::new());
+        for value in [exact, 0.1 + 0.2, 1e-300, f64::MAX, 5e-324] {
+            outcome.value = serde_json::json!([value]);
+            let Answer::Step(Step::Done(back)) =
+                decode_answer(&encode_answer(&Answer::Step(Step::done(outcome.clone()))))
+                    .expect("decodes")
+            else {
+                panic!("a Done step");
+            };
+            assert_eq!(back.value[0].as_f64(), Some(value));
+        }
+    }
+
+    #[test]
     fn truncated_or_unknown_messages_are_errors_not_panics() {
         let full = encode_answer(&Answer::Step(Step::Io(vec![Request::Read {
             path: "abc".into(),

@@ -167,6 +167,32 @@ pub fn unanswered() -> Reply {
 mod tests {
     use super::*;
 
+    /// Replies as the journal has stored them since it first held them (`journal_io.data`):
+    /// a u32 length, the JSON head, then the payload raw. A deploy must keep reading these.
+    #[test]
+    fn replies_stored_by_earlier_builds_still_decode() {
+        let mut bytes = 14u32.to_le_bytes().to_vec();
+        bytes.extend_from_slice(br#"{"Bytes":null}"#);
+        bytes.extend_from_slice(b"abc");
+        assert_eq!(
+            Reply::decode(&bytes),
+            Ok(Reply::Bytes(Rc::new(b"abc".to_vec())))
+        );
+        let mut failed = Vec::new();
+        let head =
+            br#"{"Failed":{"kind":"Error","code":"ENOENT","message":"ENOENT: no such file: x"}}"#;
+        failed.extend_from_slice(&(head.len() as u32).to_le_bytes());
+        failed.extend_from_slice(head);
+        assert_eq!(
+            Reply::decode(&failed),
+            Ok(Reply::Failed(Failure::not_found("x")))
+        );
+        let stat = br#"{"Stat":{"path":"a","size":3,"content_type":"text/plain","etag":"e","modified_ms":7}}"#;
+        let mut stat_bytes = (stat.len() as u32).to_le_bytes().to_vec();
+        stat_bytes.extend_from_slice(stat);
+        assert!(matches!(Reply::decode(&stat_bytes), Ok(Reply::Stat(info)) if info.size == 3));
+    }
+
     #[test]
     fn replies_round_trip_through_the_journal_encoding() {
         let replies = [

@@ -124,15 +124,19 @@ export class EngineHandle {
     const handle = new EngineHandle(Math.max(maxBytes, pages * PAGE));
     const have = handle.memory.buffer.byteLength / PAGE;
     if (pages > have) handle.memory.grow(pages - have);
-    // Instantiation wrote the module's data segments; the image overwrites all of memory.
+    // The image overwrites all of memory: its pages, and zeros elsewhere. Only the memory an
+    // instance starts with can hold anything else (the data segments instantiation wrote);
+    // grown pages are zero already.
     const view = new Uint8Array(handle.memory.buffer);
-    view.fill(0);
+    const fresh = engine().initialPages;
     let at = 0;
     for (let p = 0; p < pages; p++) {
       if (bitmap[p >> 3] & (1 << (p & 7))) {
         if (at + PAGE > body.length) throw new Error("engine image truncated");
         view.set(body.subarray(at, at + PAGE), p * PAGE);
         at += PAGE;
+      } else if (p < fresh) {
+        view.fill(0, p * PAGE, (p + 1) * PAGE);
       }
     }
     if (at !== body.length) throw new Error("engine image has trailing bytes");

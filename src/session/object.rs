@@ -367,15 +367,18 @@ impl SessionObject {
 
     /// The session's warm state from the pool (its instance and in-memory checkpoint); when
     /// there is none, room is made for the instance its wake will make.
-    fn check_out(&self, record: &SessionRecord) -> Warm<WasmEngines> {
+    fn check_out(&self) -> Warm<WasmEngines> {
         let key = self.key();
         let budget = pool_budget(&self.env);
         POOL.with_borrow_mut(|pool| {
             pool.set_budget(budget);
             let warm = pool.check_out(&key).unwrap_or_default();
             if warm.instance.is_none() {
-                let bytes = instance::initial_bytes()
-                    .max(instance::BASE_BYTES.min(record.limits().memory_bytes));
+                // At least what a new instance starts with; a restored one is the checkpoint's size.
+                let bytes = warm
+                    .checkpoint
+                    .as_ref()
+                    .map_or(instance::initial_bytes(), |(meta, _)| meta.memory_bytes);
                 drop(pool.reserve(&key, bytes));
             }
             warm
@@ -432,7 +435,7 @@ impl SessionObject {
             now_ms: now as f64,
             input: input.cloned(),
         };
-        let mut warm = self.check_out(&record);
+        let mut warm = self.check_out();
         let parts = self.parts(&record);
         let result = parts
             .service()
@@ -485,7 +488,7 @@ impl SessionObject {
     /// Checkpoints an idle session whose instance is live (one that is not would have to be
     /// restored first: its next request does that anyway).
     async fn idle_checkpoint(&self, record: &SessionRecord) {
-        let mut warm = self.check_out(record);
+        let mut warm = self.check_out();
         if warm.instance.is_some() {
             let parts = self.parts(record);
             match parts

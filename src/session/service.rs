@@ -316,7 +316,7 @@ impl<S: Store, E: Engines> Service<'_, S, E> {
         let max = self.max_bytes(record);
         if warm.checkpoint.is_none() {
             if let Some(meta) = self.store.checkpoint().map_err(ServiceError::Store)? {
-                if meta.build_id == self.engines.build_id() {
+                if self.restorable(&meta) {
                     let chunks = self
                         .store
                         .checkpoint_image(&meta)
@@ -324,7 +324,7 @@ impl<S: Store, E: Engines> Service<'_, S, E> {
                     warm.checkpoint = Some((meta, E::Image::from_chunks(chunks)));
                 } else if meta.journal_pruned {
                     return Err(ServiceError::Incompatible {
-                        stored: meta.build_id,
+                        stored: format!("{} (checkpoint format {})", meta.build_id, meta.format),
                         current: self.engines.build_id(),
                     });
                 }
@@ -468,8 +468,13 @@ impl<S: Store, E: Engines> Service<'_, S, E> {
             .store
             .checkpoint()
             .map_err(ServiceError::Store)?
-            .filter(|meta| meta.build_id == self.engines.build_id())
+            .filter(|meta| self.restorable(meta))
             .map_or(0, |meta| meta.through_seq))
+    }
+
+    /// Whether this engine build can restore `meta`: its own build, in the format it writes.
+    fn restorable(&self, meta: &CheckpointMeta) -> bool {
+        meta.format == super::checkpoint::FORMAT && meta.build_id == self.engines.build_id()
     }
 
     /// Takes a checkpoint of the session at its journal's head, unless the latest one is there

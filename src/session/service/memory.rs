@@ -42,6 +42,13 @@ impl MemoryStore {
         self.journal.borrow().len()
     }
 
+    /// Rewrites the stored checkpoint's format, as a build that writes another format sees it.
+    pub fn set_checkpoint_format(&self, format: i64) {
+        if let Some((meta, _)) = self.checkpoint.borrow_mut().as_mut() {
+            meta.format = format;
+        }
+    }
+
     /// Rewrites the stored checkpoint's build id, as a deploy of another engine build sees it.
     pub fn set_checkpoint_build(&self, build: &str) {
         if let Some((meta, _)) = self.checkpoint.borrow_mut().as_mut() {

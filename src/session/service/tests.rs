@@ -275,3 +275,19 @@ fn nothing_new_means_no_checkpoint() {
         "an idle session is checkpointed once"
     );
 }
+
+#[test]
+fn a_checkpoint_of_another_format_is_not_restored() {
+    let mut f = Fixture::new(every(2));
+    let mut warm = Warm::default();
+    for i in 0..5 {
+        f.exec(&mut warm, &format!("var v = {i}"));
+    }
+    f.store
+        .set_checkpoint_format(super::super::checkpoint::FORMAT + 1);
+    let mut cold = Warm::default();
+    let report = now(f.service().wake(&f.record, &mut cold)).expect("wake");
+    assert!(!report.restored);
+    assert_eq!(report.replayed_cells, 5);
+    assert_eq!(f.exec(&mut cold, "v"), 4);
+}
