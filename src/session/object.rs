@@ -270,7 +270,10 @@ impl SessionObject {
             files_count: 0,
             files_bytes: 0,
         };
-        journal::insert_session(&self.sql(), &record).map_err(|e| internal("insert", e))?;
+        self.parts(&record)
+            .service()
+            .create(&record)
+            .map_err(|e| internal("create", e))?;
         self.schedule_alarm(&record).await;
         let view = record.view();
         metadata::put(&self.env, &record.tenant, &view)
@@ -302,19 +305,16 @@ impl SessionObject {
         metadata::delete(&self.env, &record.tenant, &record.id)
             .await
             .map_err(|e| internal("kv delete", e))?;
-        let sql = self.sql();
-        for table in [
-            "session",
-            "journal",
-            "journal_io",
-            "journal_blobs",
-            "files",
-            "checkpoints",
-            "checkpoint_chunks",
-        ] {
-            sql.exec(&format!("DELETE FROM {table}"), None)
-                .map_err(|e| internal("sql delete", e))?;
-        }
+        let key = self.key();
+        let mut warm = POOL.with_borrow_mut(|pool| {
+            let warm = pool.check_out(&key);
+            pool.forget(&key);
+            warm.unwrap_or_default()
+        });
+        self.parts(record)
+            .service()
+            .destroy(&mut warm)
+            .map_err(|e| internal("sql delete", e))?;
         let storage = self.state.storage();
         storage
             .delete_alarm()
@@ -325,8 +325,6 @@ impl SessionObject {
             .await
             .map_err(|e| internal("delete all", e))?;
         *self.inner.borrow_mut() = Inner::default();
-        let key = self.key();
-        POOL.with_borrow_mut(|pool| pool.forget(&key));
         Ok(())
     }
 

@@ -1,5 +1,6 @@
-//! The session's logic, free of Workers: running cells on an engine instance, journaling the
-//! acknowledged ones, checkpointing the instance's memory and waking from a checkpoint.
+//! The session's logic, free of Workers: creating and destroying a session's storage, running
+//! cells on an engine instance, journaling the acknowledged ones, checkpointing the instance's
+//! memory and waking from a checkpoint.
 //!
 //! It works over three traits: [`Store`] (the object's SQL in the Worker, [`memory::MemoryStore`]
 //! in tests), [`Engines`] (engine instances: Wasm instances in the Worker, native realms in
@@ -116,6 +117,10 @@ impl Default for CheckpointPolicy {
 /// The object's durable storage. Synchronous, as the Durable Object SQL API is; the calls one
 /// method makes are committed together.
 pub trait Store {
+    /// Stores a new session's row.
+    fn insert_session(&self, record: &SessionRecord) -> Result<(), String>;
+    /// Removes everything the session stored: its row, journal, checkpoints and file index.
+    fn delete_all(&self) -> Result<(), String>;
     fn append(&self, record: &SessionRecord, cell: &Cell<'_>) -> Result<i64, String>;
     /// Stores the session's counters (last use, execution count).
     fn touch(&self, record: &SessionRecord) -> Result<(), String>;
@@ -292,6 +297,19 @@ pub fn instance_bytes(base: u64, memory_bytes: u64) -> u64 {
 }
 
 impl<S: Store, E: Engines> Service<'_, S, E> {
+    /// Stores a new session. Its realm is made by its first cell's wake.
+    pub fn create(&self, record: &SessionRecord) -> Result<(), ServiceError> {
+        self.store
+            .insert_session(record)
+            .map_err(ServiceError::Store)
+    }
+
+    /// Forgets the session: its storage, and its warm state (instance and checkpoint).
+    pub fn destroy(&self, warm: &mut Warm<E>) -> Result<(), ServiceError> {
+        *warm = Warm::default();
+        self.store.delete_all().map_err(ServiceError::Store)
+    }
+
     fn max_bytes(&self, record: &SessionRecord) -> u64 {
         instance_bytes(self.base_bytes, record.limits().memory_bytes)
     }

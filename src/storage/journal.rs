@@ -294,7 +294,29 @@ fn text(e: worker::Error) -> String {
     e.to_string()
 }
 
+/// The tables a session's storage consists of.
+const TABLES: [&str; 7] = [
+    "session",
+    "journal",
+    "journal_io",
+    "journal_blobs",
+    "files",
+    "checkpoints",
+    "checkpoint_chunks",
+];
+
 impl Store for SqlStore {
+    fn insert_session(&self, record: &SessionRecord) -> Result<(), String> {
+        insert_session(&self.0, record).map_err(text)
+    }
+    fn delete_all(&self) -> Result<(), String> {
+        for table in TABLES {
+            self.0
+                .exec(&format!("DELETE FROM {table}"), None)
+                .map_err(text)?;
+        }
+        Ok(())
+    }
     fn append(&self, record: &SessionRecord, cell: &Cell<'_>) -> Result<i64, String> {
         append(&self.0, record, cell).map_err(text)
     }

@@ -31,6 +31,7 @@ struct Row {
 
 #[derive(Default)]
 pub struct MemoryStore {
+    pub session: RefCell<Option<SessionRecord>>,
     journal: RefCell<Vec<Row>>,
     next_seq: StdCell<i64>,
     checkpoint: RefCell<Option<(CheckpointMeta, Vec<Vec<u8>>)>>,
@@ -58,6 +59,23 @@ impl MemoryStore {
 }
 
 impl Store for MemoryStore {
+    fn insert_session(&self, record: &SessionRecord) -> Result<(), String> {
+        let mut session = self.session.borrow_mut();
+        if session.is_some() {
+            return Err("session already exists".into());
+        }
+        *session = Some(record.clone());
+        Ok(())
+    }
+
+    fn delete_all(&self) -> Result<(), String> {
+        *self.session.borrow_mut() = None;
+        self.journal.borrow_mut().clear();
+        *self.checkpoint.borrow_mut() = None;
+        *self.touched.borrow_mut() = None;
+        Ok(())
+    }
+
     fn append(&self, record: &SessionRecord, cell: &Cell<'_>) -> Result<i64, String> {
         let seq = self.next_seq.get() + 1;
         self.next_seq.set(seq);

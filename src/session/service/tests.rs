@@ -291,3 +291,28 @@ fn a_checkpoint_of_another_format_is_not_restored() {
     assert_eq!(report.replayed_cells, 5);
     assert_eq!(f.exec(&mut cold, "v"), 4);
 }
+
+#[test]
+fn destroy_forgets_storage_and_warm_state_and_a_new_session_starts_clean() {
+    let mut f = Fixture::new(every(2));
+    f.service().create(&f.record).expect("create");
+    assert!(
+        f.service().create(&f.record).is_err(),
+        "one session per store"
+    );
+    let mut warm = Warm::default();
+    for _ in 0..3 {
+        f.exec(
+            &mut warm,
+            "var kept = (typeof kept === 'number' ? kept : 0) + 1",
+        );
+    }
+    assert!(warm.instance.is_some() && warm.checkpoint.is_some());
+    f.service().destroy(&mut warm).expect("destroy");
+    assert!(warm.instance.is_none() && warm.checkpoint.is_none());
+    assert_eq!(f.store.journal_len(), 0);
+    assert_eq!(f.store.checkpoint().expect("read"), None);
+    assert!(f.store.session.borrow().is_none());
+    f.service().create(&f.record).expect("create again");
+    assert_eq!(f.exec(&mut warm, "typeof kept"), "undefined");
+}
