@@ -198,15 +198,14 @@ impl Image for JsImage {
         self.0.subarray(start as u32, end as u32).to_vec()
     }
 
-    fn from_chunks(chunks: Vec<Vec<u8>>) -> Self {
-        let total: usize = chunks.iter().map(Vec::len).sum();
-        let image = Uint8Array::new_with_length(total as u32);
-        let mut at = 0;
-        for chunk in chunks {
-            image.set(&Uint8Array::from(chunk.as_slice()), at);
-            at += chunk.len() as u32;
-        }
-        Self(image)
+    fn with_len(len: usize) -> Self {
+        Self(Uint8Array::new_with_length(len as u32))
+    }
+
+    fn write(&mut self, at: usize, bytes: &[u8]) {
+        // SAFETY: the view into the Worker's memory is copied from before anything allocates.
+        let view = unsafe { Uint8Array::view(bytes) };
+        self.0.set(&view, at as u32);
     }
 }
 

@@ -134,8 +134,13 @@ pub trait Store {
     fn last_seq(&self) -> Result<i64, String>;
     /// The session's latest checkpoint.
     fn checkpoint(&self) -> Result<Option<CheckpointMeta>, String>;
-    /// Its image, in the chunks it was stored in.
-    fn checkpoint_image(&self, meta: &CheckpointMeta) -> Result<Vec<Vec<u8>>, String>;
+    /// Its image, handed to `sink` in the chunks it was stored in, in order, one at a time (an
+    /// image can be tens of MiB; the Worker's own memory never holds it whole).
+    fn checkpoint_image(
+        &self,
+        meta: &CheckpointMeta,
+        sink: &mut dyn FnMut(&[u8]),
+    ) -> Result<(), String>;
     /// Replaces the latest checkpoint; with `prune`, drops the journaled cells it holds.
     fn put_checkpoint(
         &self,
@@ -153,7 +158,9 @@ pub trait Image: Clone {
     }
     /// Bytes `start..end`, for storing in chunks.
     fn chunk(&self, start: usize, end: usize) -> Vec<u8>;
-    fn from_chunks(chunks: Vec<Vec<u8>>) -> Self;
+    /// An image of `len` bytes to fill with [`Image::write`].
+    fn with_len(len: usize) -> Self;
+    fn write(&mut self, at: usize, bytes: &[u8]);
 }
 
 /// Largest piece of an image per stored row (SQLite rows in Durable Objects are at most 2 MB).
@@ -335,11 +342,23 @@ impl<S: Store, E: Engines> Service<'_, S, E> {
         if warm.checkpoint.is_none() {
             if let Some(meta) = self.store.checkpoint().map_err(ServiceError::Store)? {
                 if self.restorable(&meta) {
-                    let chunks = self
-                        .store
-                        .checkpoint_image(&meta)
+                    let expected = meta.image_bytes as usize;
+                    let mut image = E::Image::with_len(expected);
+                    let mut at = 0;
+                    self.store
+                        .checkpoint_image(&meta, &mut |chunk| {
+                            if at + chunk.len() <= expected {
+                                image.write(at, chunk);
+                            }
+                            at += chunk.len();
+                        })
                         .map_err(ServiceError::Store)?;
-                    warm.checkpoint = Some((meta, E::Image::from_chunks(chunks)));
+                    if at != expected {
+                        return Err(ServiceError::Store(format!(
+                            "the stored checkpoint image has {at} bytes, its row says {expected}"
+                        )));
+                    }
+                    warm.checkpoint = Some((meta, image));
                 } else if meta.journal_pruned {
                     return Err(ServiceError::Incompatible {
                         stored: format!("{} (checkpoint format {})", meta.build_id, meta.format),

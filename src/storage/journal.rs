@@ -220,8 +220,8 @@ pub fn checkpoint(sql: &SqlStorage) -> worker::Result<Option<CheckpointMeta>> {
     }))
 }
 
-pub fn checkpoint_image(sql: &SqlStorage) -> worker::Result<Vec<Vec<u8>>> {
-    let mut chunks = Vec::new();
+/// The latest checkpoint's image, a row at a time.
+pub fn checkpoint_image(sql: &SqlStorage, sink: &mut dyn FnMut(&[u8])) -> worker::Result<()> {
     for row in sql
         .exec(
             "SELECT data FROM checkpoint_chunks WHERE name = ? ORDER BY part",
@@ -230,10 +230,10 @@ pub fn checkpoint_image(sql: &SqlStorage) -> worker::Result<Vec<Vec<u8>>> {
         .raw()
     {
         if let Some(worker::SqlStorageValue::Blob(data)) = row?.into_iter().next() {
-            chunks.push(data);
+            sink(&data);
         }
     }
-    Ok(chunks)
+    Ok(())
 }
 
 /// Replaces the latest checkpoint, and with `prune` drops the journaled cells it holds and the
@@ -338,8 +338,12 @@ impl Store for SqlStore {
     fn checkpoint(&self) -> Result<Option<CheckpointMeta>, String> {
         checkpoint(&self.0).map_err(text)
     }
-    fn checkpoint_image(&self, _meta: &CheckpointMeta) -> Result<Vec<Vec<u8>>, String> {
-        checkpoint_image(&self.0).map_err(text)
+    fn checkpoint_image(
+        &self,
+        _meta: &CheckpointMeta,
+        sink: &mut dyn FnMut(&[u8]),
+    ) -> Result<(), String> {
+        checkpoint_image(&self.0, sink).map_err(text)
     }
     fn put_checkpoint(
         &self,

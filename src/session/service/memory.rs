@@ -137,13 +137,15 @@ impl Store for MemoryStore {
         Ok(self.checkpoint.borrow().as_ref().map(|(m, _)| m.clone()))
     }
 
-    fn checkpoint_image(&self, _meta: &CheckpointMeta) -> Result<Vec<Vec<u8>>, String> {
-        Ok(self
-            .checkpoint
-            .borrow()
-            .as_ref()
-            .map(|(_, c)| c.clone())
-            .unwrap_or_default())
+    fn checkpoint_image(
+        &self,
+        _meta: &CheckpointMeta,
+        sink: &mut dyn FnMut(&[u8]),
+    ) -> Result<(), String> {
+        for chunk in self.checkpoint.borrow().iter().flat_map(|(_, c)| c) {
+            sink(chunk);
+        }
+        Ok(())
     }
 
     fn put_checkpoint(
@@ -164,34 +166,36 @@ impl Store for MemoryStore {
 
 /// How a native realm was made: restoring replays it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct NativeImage {
+struct History {
     init: Option<InitMessage>,
     cells: Vec<(StartMessage, Vec<Vec<u8>>)>,
 }
 
+/// A native realm's [`History`], encoded: what the service stores and restores.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NativeImage(Vec<u8>);
+
 impl Image for NativeImage {
     fn len(&self) -> usize {
-        self.encode().len()
+        self.0.len()
     }
 
     fn chunk(&self, start: usize, end: usize) -> Vec<u8> {
-        self.encode()[start..end].to_vec()
+        self.0[start..end].to_vec()
     }
 
-    fn from_chunks(chunks: Vec<Vec<u8>>) -> Self {
-        serde_json::from_slice(&chunks.concat()).unwrap_or_default()
+    fn with_len(len: usize) -> Self {
+        Self(vec![0; len])
     }
-}
 
-impl NativeImage {
-    fn encode(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
+    fn write(&mut self, at: usize, bytes: &[u8]) {
+        self.0[at..at + bytes.len()].copy_from_slice(bytes);
     }
 }
 
 pub struct NativeInstance {
     engine: Engine,
-    image: NativeImage,
+    image: History,
     /// The running cell and the replies it got so far.
     running: Option<(StartMessage, Vec<Vec<u8>>)>,
 }
@@ -238,7 +242,7 @@ impl Instance for NativeInstance {
     }
 
     fn memory_bytes(&self) -> u64 {
-        self.image.len() as u64
+        serde_json::to_vec(&self.image).map_or(0, |b| b.len() as u64)
     }
 }
 
@@ -273,7 +277,7 @@ impl Engines for NativeEngines {
         self.made.set(self.made.get() + 1);
         Ok(NativeInstance {
             engine: Engine::with_env(init.seed, init.limits, &init.env)?,
-            image: NativeImage {
+            image: History {
                 init: Some(init.clone()),
                 cells: Vec::new(),
             },
@@ -283,11 +287,14 @@ impl Engines for NativeEngines {
 
     async fn snapshot(&self, instance: &NativeInstance) -> Result<NativeImage, String> {
         self.snapshots.set(self.snapshots.get() + 1);
-        Ok(instance.image.clone())
+        serde_json::to_vec(&instance.image)
+            .map(NativeImage)
+            .map_err(|e| e.to_string())
     }
 
     async fn restore(&self, image: &NativeImage, max_bytes: u64) -> Result<NativeInstance, String> {
         self.restores.set(self.restores.get() + 1);
+        let image: History = serde_json::from_slice(&image.0).map_err(|e| e.to_string())?;
         let init = image.init.as_ref().ok_or("empty image")?;
         let mut instance = self.fresh(init, max_bytes)?;
         self.made.set(self.made.get() - 1);
