@@ -439,15 +439,10 @@ impl SessionObject {
             .service()
             .exec(&mut record, &mut warm, &cell, &mut io, now_ms)
             .await;
-        let checkpointed = warm
-            .checkpoint
-            .as_ref()
-            .map_or(0, |(meta, _)| meta.through_seq);
         self.check_in(warm);
         let done = result.map_err(service_error)?;
         let outcome = done.outcome;
-        let head = journal::last_seq(&self.sql()).map_err(|e| internal("journal", e))?;
-        self.inner.borrow_mut().checkpoint_due = head > checkpointed;
+        self.inner.borrow_mut().checkpoint_due = done.pending;
         let duration_ms = (now_ms() - now).max(0) as u64;
         if outcome.committed && crate::session::service::CellHost::changes_files(&io) {
             // The KV record shows the file totals: read them again only when the cell changed them.

@@ -283,6 +283,8 @@ pub struct Executed {
     pub woke: Option<WakeReport>,
     /// The checkpoint taken after it, if the tail passed the policy.
     pub checkpointed: Option<CheckpointMeta>,
+    /// Journaled cells remain past the latest checkpoint (an idle checkpoint would have work).
+    pub pending: bool,
 }
 
 /// One session's operations over a store and an engine factory.
@@ -342,22 +344,7 @@ impl<S: Store, E: Engines> Service<'_, S, E> {
         if warm.checkpoint.is_none() {
             if let Some(meta) = self.store.checkpoint().map_err(ServiceError::Store)? {
                 if self.restorable(&meta) {
-                    let expected = meta.image_bytes as usize;
-                    let mut image = E::Image::with_len(expected);
-                    let mut at = 0;
-                    self.store
-                        .checkpoint_image(&meta, &mut |chunk| {
-                            if at + chunk.len() <= expected {
-                                image.write(at, chunk);
-                            }
-                            at += chunk.len();
-                        })
-                        .map_err(ServiceError::Store)?;
-                    if at != expected {
-                        return Err(ServiceError::Store(format!(
-                            "the stored checkpoint image has {at} bytes, its row says {expected}"
-                        )));
-                    }
+                    let image = self.stored_image(&meta)?;
                     warm.checkpoint = Some((meta, image));
                 } else if meta.journal_pruned {
                     return Err(ServiceError::Incompatible {
@@ -435,6 +422,7 @@ impl<S: Store, E: Engines> Service<'_, S, E> {
                 outcome: refused,
                 woke: None,
                 checkpointed: None,
+                pending: tail.cells > 0,
             });
         }
         let woke = if warm.instance.is_none() {
@@ -456,6 +444,7 @@ impl<S: Store, E: Engines> Service<'_, S, E> {
                 outcome,
                 woke,
                 checkpointed: None,
+                pending: tail.cells > 0,
             });
         }
         let replies = host.take_replies();
@@ -492,8 +481,31 @@ impl<S: Store, E: Engines> Service<'_, S, E> {
         Ok(Executed {
             outcome,
             woke,
+            // The cell just journaled is past the checkpoint unless one was taken after it.
+            pending: checkpointed.is_none(),
             checkpointed,
         })
+    }
+
+    /// The stored image of `meta`, read a chunk at a time.
+    fn stored_image(&self, meta: &CheckpointMeta) -> Result<E::Image, ServiceError> {
+        let expected = meta.image_bytes as usize;
+        let mut image = E::Image::with_len(expected);
+        let mut at = 0;
+        self.store
+            .checkpoint_image(meta, &mut |chunk| {
+                if at + chunk.len() <= expected {
+                    image.write(at, chunk);
+                }
+                at += chunk.len();
+            })
+            .map_err(ServiceError::Store)?;
+        if at != expected {
+            return Err(ServiceError::Store(format!(
+                "the stored checkpoint image has {at} bytes, its row says {expected}"
+            )));
+        }
+        Ok(image)
     }
 
     /// The seq the latest checkpoint holds the journal through (0 for none).

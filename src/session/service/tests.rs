@@ -316,3 +316,32 @@ fn destroy_forgets_storage_and_warm_state_and_a_new_session_starts_clean() {
     f.service().create(&f.record).expect("create again");
     assert_eq!(f.exec(&mut warm, "typeof kept"), "undefined");
 }
+
+#[test]
+fn an_exec_says_whether_cells_remain_past_the_checkpoint() {
+    let mut f = Fixture::new(every(3));
+    f.record = record(Limits {
+        fuel: 1_000_000,
+        ..Limits::default()
+    });
+    let mut warm = Warm::default();
+    let pending = |done: super::Executed| (done.checkpointed.is_some(), done.pending);
+    assert_eq!(
+        pending(f.run(&mut warm, "var a = 1").expect("exec")),
+        (false, true)
+    );
+    assert_eq!(
+        pending(f.run(&mut warm, "a++").expect("exec")),
+        (false, true)
+    );
+    assert_eq!(
+        pending(f.run(&mut warm, "a++").expect("exec")),
+        (true, false)
+    );
+    // A rolled-back cell leaves the tail as it was: empty right after a checkpoint.
+    assert_eq!(
+        pending(f.run(&mut warm, "for (;;) {}").expect("exec")),
+        (false, false)
+    );
+    assert_eq!(pending(f.run(&mut warm, "a").expect("exec")), (false, true));
+}
