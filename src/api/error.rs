@@ -33,6 +33,12 @@ pub enum ApiError {
     /// 409: the session's checkpoint is from another engine build, which this deployment
     /// cannot restore, and its journal no longer holds its whole history.
     EngineChanged(String),
+    /// 409: an `Idempotency-Key` already used on this session with other code or input.
+    IdempotencyKeyReused(String),
+    /// 403: a browser origin the MCP endpoint does not allow.
+    Forbidden(String),
+    /// 406: the client does not accept what the route answers.
+    NotAcceptable(String),
     /// 500: a bug or a platform failure; the cause is logged, not sent.
     Internal,
 }
@@ -67,7 +73,9 @@ impl ApiError {
             Self::QuotaExceeded(_) => 413,
             Self::LengthRequired => 411,
             Self::RangeNotSatisfiable { .. } => 416,
-            Self::EngineChanged(_) => 409,
+            Self::EngineChanged(_) | Self::IdempotencyKeyReused(_) => 409,
+            Self::Forbidden(_) => 403,
+            Self::NotAcceptable(_) => 406,
             Self::Internal => 500,
         }
     }
@@ -87,6 +95,9 @@ impl ApiError {
             Self::LengthRequired => "length_required",
             Self::RangeNotSatisfiable { .. } => "range_not_satisfiable",
             Self::EngineChanged(_) => "engine_changed",
+            Self::IdempotencyKeyReused(_) => "idempotency_key_reused",
+            Self::Forbidden(_) => "forbidden",
+            Self::NotAcceptable(_) => "not_acceptable",
             Self::Internal => "internal",
         }
     }
@@ -98,7 +109,10 @@ impl ApiError {
             | Self::NotFound(m)
             | Self::InvalidPath(m)
             | Self::QuotaExceeded(m)
-            | Self::EngineChanged(m) => m.clone(),
+            | Self::EngineChanged(m)
+            | Self::IdempotencyKeyReused(m)
+            | Self::Forbidden(m)
+            | Self::NotAcceptable(m) => m.clone(),
             Self::FileNotFound(path) => format!("no such file: {path}"),
             Self::LengthRequired => {
                 "a file upload needs a `content-length` header (send the body with a known length)"

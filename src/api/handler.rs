@@ -23,6 +23,7 @@ use crate::{
     ids, instance,
     net::client::Client,
     session::{
+        idempotency,
         protocol::{self, CreateCommand},
         service::{self, Engines as _},
     },
@@ -63,6 +64,11 @@ fn unreachable_response() -> Response {
 /// Serializes `body` as a JSON response with `status`.
 pub fn json_response<T: Serialize>(status: u16, body: &T) -> Result<Response, ApiError> {
     let text = serde_json::to_string(body).map_err(|_| ApiError::Internal)?;
+    json_text_response(status, text)
+}
+
+/// A JSON response of already encoded `text`.
+pub fn json_text_response(status: u16, text: String) -> Result<Response, ApiError> {
     let headers = Headers::new();
     let _ = headers.set("content-type", "application/json");
     Ok(Response::ok(text)
@@ -83,9 +89,22 @@ async fn dispatch(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     if !route.needs_auth() {
         return json_response(200, &json!({"status": "ok"}));
     }
+    if route == Route::Mcp {
+        // A page of another origin must not drive the sandbox with a user's key (DNS rebinding).
+        if let Some(origin) = req.headers().get("origin").ok().flatten() {
+            let own = url.origin().ascii_serialization();
+            if !super::mcp_http::origin_allowed(&origin, &own, env) {
+                return Err(ApiError::Forbidden(format!(
+                    "Origin {origin:?} may not use the MCP endpoint; allowed: this sandbox's own \
+                     origin and MCP_ALLOWED_ORIGINS"
+                )));
+            }
+        }
+    }
     let tenant = authenticate(&req, env)?;
     match route {
         Route::Health => json_response(200, &json!({"status": "ok"})),
+        Route::Mcp => super::mcp_http::handle(req, env).await,
         Route::CreateSession => {
             let body: CreateSessionRequest = read_body(&mut req).await?.unwrap_or_default();
             let (ttl_seconds, limits) = body.validate(policy(env))?;
@@ -152,7 +171,11 @@ async fn dispatch(mut req: Request, env: &Env) -> Result<Response, ApiError> {
             let body: ExecRequest = read_body(&mut req)
                 .await?
                 .ok_or_else(|| ApiError::InvalidRequest("missing field `code`".into()))?;
+            let key = idempotency_key(&req)?;
             let request = object_request(Method::Post, protocol::EXEC, Some(&body))?;
+            if let Some(key) = key {
+                let _ = request.headers().set(protocol::IDEMPOTENCY_HEADER, &key);
+            }
             if let Some((host, port)) = origin(&url) {
                 let _ = request
                     .headers()
@@ -173,6 +196,15 @@ async fn dispatch(mut req: Request, env: &Env) -> Result<Response, ApiError> {
             send(env, &tenant, &id, file_request(&req, &path)?).await
         }
     }
+}
+
+/// The request's `Idempotency-Key`, checked (400 naming the rule otherwise).
+fn idempotency_key(req: &Request) -> Result<Option<String>, ApiError> {
+    let Some(key) = req.headers().get(idempotency::HEADER).ok().flatten() else {
+        return Ok(None);
+    };
+    idempotency::check_key(&key).map_err(ApiError::InvalidRequest)?;
+    Ok(Some(key))
 }
 
 /// The sandbox's own host and port, as the client reached it (for the fetch policy).

@@ -8,3 +8,8 @@ pub mod wire;
 
 #[cfg(all(target_arch = "wasm32", feature = "worker"))]
 pub mod handler;
+pub mod mcp;
+pub mod mcp_tools;
+
+#[cfg(all(target_arch = "wasm32", feature = "worker"))]
+pub mod mcp_http;

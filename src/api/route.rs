@@ -17,6 +17,8 @@ pub enum Route {
     ListFiles(String),
     /// `/v1/sessions/{id}/files/{path}` (GET, HEAD, PUT, DELETE); the path still URL-encoded.
     File(String, String),
+    /// `POST /mcp`: the MCP server (Streamable HTTP).
+    Mcp,
 }
 
 impl Route {
@@ -33,6 +35,10 @@ impl Route {
             ["healthz"] => match method {
                 "GET" | "HEAD" => Ok(Route::Health),
                 _ => not_allowed("GET, HEAD"),
+            },
+            ["mcp"] => match method {
+                "POST" => Ok(Route::Mcp),
+                _ => not_allowed("POST"),
             },
             ["v1", "run"] => match method {
                 "POST" => Ok(Route::Run),
@@ -92,6 +98,13 @@ mod tests {
             Ok(Route::Exec("a".into()))
         );
         assert_eq!(Route::parse("POST", "/v1/run"), Ok(Route::Run));
+        assert_eq!(Route::parse("POST", "/mcp"), Ok(Route::Mcp));
+        for method in ["GET", "DELETE", "QUERY"] {
+            assert_eq!(
+                Route::parse(method, "/mcp"),
+                Err(ApiError::MethodNotAllowed { allow: "POST" })
+            );
+        }
         assert_eq!(
             Route::parse("GET", "/v1/sessions/a/files"),
             Ok(Route::ListFiles("a".into()))

@@ -1,6 +1,7 @@
 //! The session: one SQLite-backed Durable Object per session, holding its realm.
 
 pub mod checkpoint;
+pub mod idempotency;
 pub mod protocol;
 pub mod record;
 pub mod service;

@@ -16,7 +16,7 @@ use worker::{durable_object, DurableObject, Env, Method, Request, Response, Sche
 use crate::{
     api::{
         error::ApiError,
-        handler::{internal, json_response},
+        handler::{internal, json_response, json_text_response},
         wire,
     },
     engine::abi::StartMessage,
@@ -27,9 +27,13 @@ use crate::{
     net::{client::Client, policy::AllowList},
     session::{
         files,
+        idempotency::{self, Recall},
         protocol::{self, CreateCommand},
         record::SessionRecord,
-        service::{CheckpointPolicy, Image as _, Instance as _, Service, ServiceError, Warm},
+        service::{
+            CheckpointPolicy, Image as _, Instance as _, Remember, Service, ServiceError,
+            Store as _, Warm,
+        },
         turn::Turns,
     },
     storage::{artifacts, journal, journal::SqlStore, metadata, migrations},
@@ -122,11 +126,21 @@ impl DurableObject for SessionObject {
             }
             (Method::Post, protocol::EXEC) => {
                 let origin = req.headers().get(protocol::ORIGIN_HEADER).ok().flatten();
+                let key = req
+                    .headers()
+                    .get(protocol::IDEMPOTENCY_HEADER)
+                    .ok()
+                    .flatten();
                 match req.json::<crate::api::wire::ExecRequest>().await {
                     Ok(cmd) => {
                         let _turn = self.turns.take().await;
-                        self.exec(&cmd.code, cmd.input.as_ref(), origin.as_deref())
-                            .await
+                        match key {
+                            Some(key) => self.exec_once(&key, &cmd, origin.as_deref()).await,
+                            None => {
+                                self.exec(&cmd.code, cmd.input.as_ref(), origin.as_deref(), None)
+                                    .await
+                            }
+                        }
                     }
                     Err(e) => Err(internal("exec command", e)),
                 }
@@ -403,11 +417,52 @@ impl SessionObject {
         drop(evicted);
     }
 
+    /// `exec` under an idempotency key (holding the turn): the answer recorded for the key, or
+    /// the cell run now with its answer recorded.
+    async fn exec_once(
+        &self,
+        key: &str,
+        cmd: &wire::ExecRequest,
+        origin: Option<&str>,
+    ) -> Result<Response, ApiError> {
+        let fingerprint = idempotency::fingerprint(&cmd.code, cmd.input.as_ref());
+        self.live()?;
+        let recorded = self
+            .sql_store()
+            .recall(key, now_ms())
+            .map_err(|e| internal("recall", e))?;
+        match recorded.map(|r| r.recall(&fingerprint)) {
+            Some(Recall::Replay(answer)) => {
+                let response = json_text_response(200, answer)?;
+                let _ = response.headers().set(idempotency::REPLAYED_HEADER, "true");
+                Ok(response)
+            }
+            Some(Recall::Conflict) => Err(ApiError::IdempotencyKeyReused(format!(
+                "Idempotency-Key {key:?} was already used on this session with other code or \
+                 input; use a new key for a new cell"
+            ))),
+            None => {
+                self.exec(
+                    &cmd.code,
+                    cmd.input.as_ref(),
+                    origin,
+                    Some((key, &fingerprint)),
+                )
+                .await
+            }
+        }
+    }
+
+    fn sql_store(&self) -> SqlStore {
+        SqlStore(self.sql())
+    }
+
     async fn exec(
         &self,
         code: &str,
         input: Option<&serde_json::Value>,
         origin: Option<&str>,
+        key: Option<(&str, &str)>,
     ) -> Result<Response, ApiError> {
         let Some(mut record) = self.load()? else {
             return Err(ApiError::session_not_found());
@@ -435,9 +490,29 @@ impl SessionObject {
         };
         let mut warm = self.check_out();
         let parts = self.parts(&record);
+        // The answer a retry with the same key gets: rendered when the cell ends, as below.
+        let recorded = RefCell::new(None);
+        let answer = |outcome: &crate::engine::Outcome, after: &SessionRecord| {
+            let duration_ms = (now_ms() - now).max(0) as u64;
+            let text = wire::exec_result(outcome, after.execution_count, duration_ms).to_string();
+            *recorded.borrow_mut() = Some(text.clone());
+            text
+        };
+        let remember = key.map(|(key, fingerprint)| Remember {
+            key,
+            fingerprint,
+            answer: &answer,
+        });
         let result = parts
             .service()
-            .exec(&mut record, &mut warm, &cell, &mut io, now_ms)
+            .exec(
+                &mut record,
+                &mut warm,
+                &cell,
+                &mut io,
+                now_ms,
+                remember.as_ref(),
+            )
             .await;
         self.check_in(warm);
         let done = result.map_err(service_error)?;
@@ -452,10 +527,14 @@ impl SessionObject {
         }
         self.sync_metadata(&record, now);
         self.schedule_alarm(&record).await;
-        let response = json_response(
-            200,
-            &wire::exec_result(&outcome, record.execution_count, duration_ms),
-        )?;
+        // Under a key, exactly the answer recorded for it (a retry gets the same bytes).
+        let response = match recorded.into_inner() {
+            Some(text) => json_text_response(200, text)?,
+            None => json_response(
+                200,
+                &wire::exec_result(&outcome, record.execution_count, duration_ms),
+            )?,
+        };
         if let Some(woke) = done.woke {
             // How the session was rebuilt for this cell (README: "Durability").
             let _ = response.headers().set(

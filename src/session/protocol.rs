@@ -17,6 +17,8 @@ pub const EXEC: &str = "/exec";
 pub const FILES: &str = "/files";
 /// Header carrying the sandbox's own `host:port` to the object, for the fetch policy.
 pub const ORIGIN_HEADER: &str = "x-sandbox-origin";
+/// Header carrying the client's checked `Idempotency-Key` to the object.
+pub const IDEMPOTENCY_HEADER: &str = "x-sandbox-idempotency-key";
 
 /// Creates the session in a fresh object.
 #[derive(Debug, Clone, Serialize, Deserialize)]

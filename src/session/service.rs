@@ -21,7 +21,7 @@ use std::future::Future;
 
 use serde::Deserialize;
 
-use super::{checkpoint::CheckpointMeta, record::SessionRecord};
+use super::{checkpoint::CheckpointMeta, idempotency, record::SessionRecord};
 use crate::engine::{
     abi::{InitMessage, StartMessage},
     Outcome, Reply, Request, Step,
@@ -68,6 +68,29 @@ pub struct Cell<'a> {
     pub input: Option<&'a serde_json::Value>,
     pub fuel: u64,
     pub replies: &'a [Recorded],
+}
+
+/// An `exec` made under an idempotency key: its answer is recorded with the cell.
+pub struct Remember<'a> {
+    pub key: &'a str,
+    pub fingerprint: &'a str,
+    /// Renders the answer the client gets, from the cell's outcome and the session after it.
+    pub answer: &'a dyn Fn(&Outcome, &SessionRecord) -> String,
+}
+
+impl Remember<'_> {
+    fn record<S: Store>(
+        &self,
+        store: &S,
+        outcome: &Outcome,
+        record: &SessionRecord,
+    ) -> Result<(), String> {
+        let recorded = idempotency::Recorded {
+            fingerprint: self.fingerprint.to_string(),
+            answer: (self.answer)(outcome, record),
+        };
+        store.remember(self.key, &recorded, record.last_used_at)
+    }
 }
 
 /// Size of (part of) the journal: what replaying it costs.
@@ -148,6 +171,10 @@ pub trait Store {
         chunks: &mut dyn Iterator<Item = Vec<u8>>,
         prune: bool,
     ) -> Result<(), String>;
+    /// The answer recorded under an idempotency key, if it is younger than the retention.
+    fn recall(&self, key: &str, now: i64) -> Result<Option<idempotency::Recorded>, String>;
+    /// Records an answer under an idempotency key (and forgets keys past the retention).
+    fn remember(&self, key: &str, record: &idempotency::Recorded, now: i64) -> Result<(), String>;
 }
 
 /// A memory image of an engine instance.
@@ -402,6 +429,7 @@ impl<S: Store, E: Engines> Service<'_, S, E> {
         cell: &StartMessage,
         host: &mut H,
         clock: impl Fn() -> i64,
+        remember: Option<&Remember<'_>>,
     ) -> Result<Executed, ServiceError> {
         let after = self.checkpointed_through(warm)?;
         let tail = self
@@ -440,6 +468,12 @@ impl<S: Store, E: Engines> Service<'_, S, E> {
             // Rolled back: the instance holds a part of a cell; the next wake restores.
             warm.instance = None;
             self.store.touch(record).map_err(ServiceError::Store)?;
+            // In the same storage event as the counters: a retry gets this answer.
+            if let Some(remember) = remember {
+                remember
+                    .record(self.store, &outcome, record)
+                    .map_err(ServiceError::Store)?;
+            }
             return Ok(Executed {
                 outcome,
                 woke,
@@ -467,6 +501,14 @@ impl<S: Store, E: Engines> Service<'_, S, E> {
             // The instance holds a cell the journal does not: rebuild it from the journal.
             warm.instance = None;
             return Err(ServiceError::Store(format!("journal: {e}")));
+        }
+        // In the same storage event as the journal entry, so a committed cell always has its
+        // answer recorded: a retry can never run it again.
+        if let Some(remember) = remember {
+            if let Err(e) = remember.record(self.store, &outcome, record) {
+                warm.instance = None;
+                return Err(ServiceError::Store(format!("idempotency: {e}")));
+            }
         }
         let tail = self
             .store

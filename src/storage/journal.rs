@@ -8,6 +8,7 @@ use crate::{
     engine::Reply,
     session::{
         checkpoint::CheckpointMeta,
+        idempotency,
         record::SessionRecord,
         service::{Cell, JournalEntry, JournalSize, Store},
     },
@@ -295,7 +296,7 @@ fn text(e: worker::Error) -> String {
 }
 
 /// The tables a session's storage consists of.
-const TABLES: [&str; 7] = [
+const TABLES: [&str; 9] = [
     "session",
     "journal",
     "journal_io",
@@ -303,6 +304,8 @@ const TABLES: [&str; 7] = [
     "files",
     "checkpoints",
     "checkpoint_chunks",
+    "idempotency",
+    "idempotency_parts",
 ];
 
 impl Store for SqlStore {
@@ -353,6 +356,89 @@ impl Store for SqlStore {
     ) -> Result<(), String> {
         put_checkpoint(&self.0, meta, chunks, prune).map_err(text)
     }
+    fn recall(&self, key: &str, now: i64) -> Result<Option<idempotency::Recorded>, String> {
+        recall(&self.0, key, now).map_err(text)
+    }
+    fn remember(&self, key: &str, record: &idempotency::Recorded, now: i64) -> Result<(), String> {
+        remember(&self.0, key, record, now).map_err(text)
+    }
+}
+
+/// The answer recorded under `key`, unless it is past the retention.
+pub fn recall(
+    sql: &SqlStorage,
+    key: &str,
+    now: i64,
+) -> worker::Result<Option<idempotency::Recorded>> {
+    #[derive(Deserialize)]
+    struct Row {
+        fingerprint: String,
+    }
+    let rows: Vec<Row> = sql
+        .exec(
+            "SELECT fingerprint FROM idempotency WHERE key = ? AND created_ms > ?",
+            vec![key.into(), (now - idempotency::RETENTION_MS).into()],
+        )?
+        .to_array()?;
+    let Some(row) = rows.into_iter().next() else {
+        return Ok(None);
+    };
+    let mut answer = Vec::new();
+    for part in sql
+        .exec(
+            "SELECT data FROM idempotency_parts WHERE key = ? ORDER BY part",
+            vec![key.into()],
+        )?
+        .raw()
+    {
+        if let Some(worker::SqlStorageValue::Blob(data)) = part?.first() {
+            answer.extend_from_slice(data);
+        }
+    }
+    Ok(Some(idempotency::Recorded {
+        fingerprint: row.fingerprint,
+        answer: String::from_utf8(answer)
+            .map_err(|e| worker::Error::RustError(format!("recorded answer: {e}")))?,
+    }))
+}
+
+/// Records `record` under `key`, dropping keys past the retention.
+pub fn remember(
+    sql: &SqlStorage,
+    key: &str,
+    record: &idempotency::Recorded,
+    now: i64,
+) -> worker::Result<()> {
+    let cutoff = now - idempotency::RETENTION_MS;
+    sql.exec(
+        "DELETE FROM idempotency_parts WHERE key IN \
+         (SELECT key FROM idempotency WHERE created_ms <= ?) OR key = ?",
+        vec![cutoff.into(), key.into()],
+    )?;
+    sql.exec(
+        "DELETE FROM idempotency WHERE created_ms <= ? OR key = ?",
+        vec![cutoff.into(), key.into()],
+    )?;
+    sql.exec(
+        "INSERT INTO idempotency (key, fingerprint, created_ms) VALUES (?, ?, ?)",
+        vec![key.into(), record.fingerprint.as_str().into(), now.into()],
+    )?;
+    for (part, chunk) in record
+        .answer
+        .as_bytes()
+        .chunks(REPLY_PART_BYTES)
+        .enumerate()
+    {
+        sql.exec(
+            "INSERT INTO idempotency_parts (key, part, data) VALUES (?, ?, ?)",
+            vec![
+                key.into(),
+                (part as i64).into(),
+                worker::SqlStorageValue::Blob(chunk.to_vec()),
+            ],
+        )?;
+    }
+    Ok(())
 }
 
 /// The replies one journaled cell's I/O got, in order. Loaded one cell at a time while

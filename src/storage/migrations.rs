@@ -11,6 +11,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (5, include_str!("../../migrations/0005_journal_blobs.sql")),
     (6, include_str!("../../migrations/0006_checkpoints.sql")),
+    (7, include_str!("../../migrations/0007_idempotency.sql")),
 ];
 
 #[cfg(all(target_arch = "wasm32", feature = "worker"))]

@@ -20,7 +20,7 @@ use crate::{
         abi::{InitMessage, StartMessage},
         io, Engine, Outcome, Reply, Request, Step,
     },
-    session::record::SessionRecord,
+    session::{idempotency, record::SessionRecord},
 };
 
 struct Row {
@@ -36,6 +36,7 @@ pub struct MemoryStore {
     next_seq: StdCell<i64>,
     checkpoint: RefCell<Option<(CheckpointMeta, Vec<Vec<u8>>)>>,
     pub touched: RefCell<Option<SessionRecord>>,
+    idempotency: RefCell<std::collections::BTreeMap<String, (idempotency::Recorded, i64)>>,
 }
 
 impl MemoryStore {
@@ -59,6 +60,20 @@ impl MemoryStore {
 }
 
 impl Store for MemoryStore {
+    fn recall(&self, key: &str, now: i64) -> Result<Option<idempotency::Recorded>, String> {
+        Ok(self
+            .idempotency
+            .borrow()
+            .get(key)
+            .filter(|(_, at)| now - at < idempotency::RETENTION_MS)
+            .map(|(record, _)| record.clone()))
+    }
+    fn remember(&self, key: &str, record: &idempotency::Recorded, now: i64) -> Result<(), String> {
+        let mut keys = self.idempotency.borrow_mut();
+        keys.retain(|_, (_, at)| now - *at < idempotency::RETENTION_MS);
+        keys.insert(key.to_string(), (record.clone(), now));
+        Ok(())
+    }
     fn insert_session(&self, record: &SessionRecord) -> Result<(), String> {
         let mut session = self.session.borrow_mut();
         if session.is_some() {

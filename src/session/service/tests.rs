@@ -7,11 +7,11 @@ use std::{
 
 use super::{
     memory::{MemoryStore, NativeEngines, NoIo},
-    CheckpointPolicy, JournalSize, Service, ServiceError, Store, Warm, REPLAY_BOUND,
+    CheckpointPolicy, JournalSize, Remember, Service, ServiceError, Store, Warm, REPLAY_BOUND,
 };
 use crate::{
-    engine::{abi::StartMessage, Limits, Status},
-    session::record::SessionRecord,
+    engine::{abi::StartMessage, Limits, Outcome, Status},
+    session::{idempotency, record::SessionRecord},
 };
 
 /// The fakes never wait: poll once.
@@ -62,6 +62,8 @@ struct Fixture {
     record: SessionRecord,
     policy: CheckpointPolicy,
     clock: std::cell::Cell<i64>,
+    /// Key and fingerprint the next cells run under.
+    remember: Option<(String, String)>,
 }
 
 impl Fixture {
@@ -72,6 +74,7 @@ impl Fixture {
             record: record(Limits::default()),
             policy,
             clock: std::cell::Cell::new(1000),
+            remember: None,
         }
     }
 
@@ -117,11 +120,22 @@ impl Fixture {
             base_bytes: 0,
         };
         let clock = &self.clock;
-        now(
-            service.exec(&mut self.record, warm, &cell, &mut NoIo::default(), || {
-                clock.get() + 5
-            }),
-        )
+        let answer = |outcome: &Outcome, record: &SessionRecord| {
+            format!("{:?}#{}", outcome.status, record.execution_count)
+        };
+        let remember = self.remember.as_ref().map(|(key, fingerprint)| Remember {
+            key,
+            fingerprint,
+            answer: &answer,
+        });
+        now(service.exec(
+            &mut self.record,
+            warm,
+            &cell,
+            &mut NoIo::default(),
+            || clock.get() + 5,
+            remember.as_ref(),
+        ))
     }
 }
 
@@ -344,4 +358,33 @@ fn an_exec_says_whether_cells_remain_past_the_checkpoint() {
         (false, false)
     );
     assert_eq!(pending(f.run(&mut warm, "a").expect("exec")), (false, true));
+}
+
+#[test]
+fn an_answer_under_an_idempotency_key_is_recorded_with_the_cell_and_its_rollback() {
+    let mut f = Fixture::new(every(100));
+    f.record = record(Limits {
+        fuel: 1_000_000,
+        ..Limits::default()
+    });
+    let mut warm = Warm::default();
+    f.remember = Some(("k1".into(), idempotency::fingerprint("var a = 1", None)));
+    f.exec(&mut warm, "var a = 1");
+    let recorded = f.store.recall("k1", f.clock.get()).expect("recall");
+    assert_eq!(
+        recorded.map(|r| r.recall(&idempotency::fingerprint("var a = 1", None))),
+        Some(idempotency::Recall::Replay("Ok#1".into())),
+        "the answer rendered after the cell, with the session's new count"
+    );
+    // A cell stopped by a limit is rolled back, and its answer recorded all the same.
+    f.remember = Some(("k2".into(), "fp".into()));
+    let stopped = f.try_exec(&mut warm, "for(;;){}").expect("exec");
+    assert_eq!(stopped.status, Status::Limit);
+    let recorded = f.store.recall("k2", f.clock.get()).expect("recall");
+    assert_eq!(recorded.map(|r| r.answer), Some("Limit#2".into()));
+    // Without a key nothing is recorded; keys expire after the retention.
+    f.remember = None;
+    f.exec(&mut warm, "2");
+    let later = f.clock.get() + idempotency::RETENTION_MS;
+    assert_eq!(f.store.recall("k1", later), Ok(None));
 }
