@@ -6,9 +6,10 @@
 //   (c) GET /healthz, the cheapest route of the same Worker: the cost of the HTTP path
 //   (d) POST /v1/run of `1+1`: a one-shot run in a fresh realm, no Durable Object
 //   (e) POST /v1/run of `input.xs.reduce((a,b)=>a+b,0)` with `input: {xs: [100 numbers]}`
+//   (f) POST /mcp tools/call of session_exec `1+1` in the same warm session as (a)
 //
-// (a), (c), (d) and (e) alternate request by request, so drift in the machine affects them alike
-// ((d) and (e) only when the build answers POST /v1/run, so an older BENCH_BASELINE still runs).
+// (a), (c), (d), (e) and (f) alternate request by request, so drift in the machine affects them alike
+// ((d) and (e) only when the build answers POST /v1/run, (f) only when it serves /mcp).
 // Iteration counts: BENCH_ITERATIONS (default 200), BENCH_WARMUP (20), BENCH_CREATE (50).
 //
 // File throughput: PUT and GET /v1/sessions/{id}/files/{path} of random bytes in one session,
@@ -87,6 +88,18 @@ async function latency(start = startSandbox, extras = true) {
     };
     // A build without POST /v1/run (an older BENCH_BASELINE) is measured without (d) and (e).
     const hasRun = (await run()).status !== 404;
+    let rpcId = 0;
+    const mcpExec = (id) =>
+      client.req('POST', '/mcp', {
+        headers: { accept: 'application/json, text/event-stream' },
+        body: { jsonrpc: '2.0', id: ++rpcId, method: 'tools/call', params: { name: 'session_exec', arguments: { session_id: id, code: '1+1' } } },
+      });
+    const checkMcp = (res) => {
+      expect(res, 200, 'mcp session_exec');
+      if (res.json?.result?.structuredContent?.value !== 2) throw new Error(`mcp session_exec gave ${res.text.slice(0, 500)}`);
+    };
+    // (f) only when the build serves /mcp.
+    const hasMcp = (await client.req('POST', '/mcp', { body: { jsonrpc: '2.0', id: 0, method: 'ping' } })).status === 200;
 
     const { id } = expect(await create(), 201, 'create').json;
     for (let i = 0; i < WARMUP; i++) {
@@ -96,12 +109,14 @@ async function latency(start = startSandbox, extras = true) {
         checkRun(await run(), 2, 'run of 1+1');
         checkRun(await runInput(), RUN_INPUT_SUM, 'run with input');
       }
+      if (hasMcp) checkMcp(await mcpExec(id));
     }
 
     const a = [];
     const c = [];
     const d = [];
     const e = [];
+    const f = [];
     for (let i = 0; i < ITERATIONS; i++) {
       const [tc, hres] = await timed(health);
       expect(hres, 200, 'healthz');
@@ -118,8 +133,14 @@ async function latency(start = startSandbox, extras = true) {
         checkRun(rres, RUN_INPUT_SUM, 'run with input');
         e.push(te);
       }
+      if (hasMcp) {
+        const [tf, fres] = await timed(() => mcpExec(id));
+        checkMcp(fres);
+        f.push(tf);
+      }
     }
     const runs = hasRun ? { d: summary(d), e: summary(e) } : {};
+    if (hasMcp) runs.f = summary(f);
 
     const b = [];
     for (let i = 0; i < CREATE; i++) {
@@ -396,7 +417,7 @@ const baselineDir = process.env.BENCH_BASELINE;
 const baseline = baselineDir
   ? await latency((await import(path.resolve(baselineDir, 'test', 'harness.mjs'))).startSandbox, false)
   : null;
-const { a, b, c, d, e, fuel, rebuilds, files, wakes, heaps } = await latency();
+const { a, b, c, d, e, f, fuel, rebuilds, files, wakes, heaps } = await latency();
 console.log(`\nedge-sandbox latency, local workerd (wrangler dev), one runtime, ms`);
 console.log(`${'measure'.padEnd(38)}${'n'.padStart(5)}${'p50'.padStart(9)}${'p99'.padStart(9)}${'mean'.padStart(9)}${'max'.padStart(9)}`);
 for (const [name, s] of [
@@ -405,6 +426,7 @@ for (const [name, s] of [
   ['(c) GET /healthz', c],
   ['(d) POST /v1/run 1+1', d],
   ['(e) POST /v1/run, input of 100 numbers', e],
+  ['(f) MCP tools/call session_exec 1+1', f],
 ]) {
   if (s) console.log(`${name.padEnd(38)}${String(s.n).padStart(5)}${ms(s.p50)}${ms(s.p99)}${ms(s.mean)}${ms(s.max)}`);
 }
@@ -418,6 +440,7 @@ ratio('         (d)/(a)', d, a);
 ratio('         (d)/(c)', d, c);
 ratio('         (e)/(a)', e, a);
 ratio('         (e)/(d)', e, d);
+ratio('         (f)/(a)', f, a);
 if (!d) console.log('         (d), (e): this build answers POST /v1/run with 404, not measured');
 if (baseline) {
   const r = (x, y) => (x / y).toFixed(2);
