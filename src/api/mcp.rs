@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::mcp_tools;
+use super::{mcp_tools, sse};
 
 /// Protocol versions served, newest first.
 pub const PROTOCOL_VERSIONS: [&str; 3] = ["2025-11-25", "2025-06-18", "2025-03-26"];
@@ -201,6 +201,98 @@ pub fn result_body(id: &Value, result: Value) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "result": result})
 }
 
+/// The `progressToken` of a request that asked for progress notifications.
+pub fn progress_token(params: &Value) -> Option<Value> {
+    params
+        .get("_meta")
+        .and_then(|meta| meta.get("progressToken"))
+        .filter(|t| t.is_string() || t.is_i64() || t.is_u64())
+        .cloned()
+}
+
+/// Turns a streamed `exec`/`run` (server-sent events `stdout`, `stderr`, `result` and
+/// heartbeat comments) into the MCP answer's event stream: a `notifications/progress` per
+/// console line, heartbeats as they come, then the tool call's JSON-RPC response.
+pub struct ProgressRelay {
+    call: mcp_tools::Call,
+    id: Value,
+    token: Value,
+    parser: sse::Parser,
+    progress: u64,
+    answered: bool,
+}
+
+impl ProgressRelay {
+    pub fn new(call: mcp_tools::Call, id: Value, token: Value) -> Self {
+        Self {
+            call,
+            id,
+            token,
+            parser: sse::Parser::default(),
+            progress: 0,
+            answered: false,
+        }
+    }
+
+    /// The MCP events for the next bytes of the streamed answer.
+    pub fn push(&mut self, bytes: &[u8]) -> String {
+        let mut out = String::new();
+        for item in self.parser.push(bytes) {
+            match item {
+                sse::Item::Comment(text) => out.push_str(&sse::comment(&text)),
+                sse::Item::Event { name, data } if name == "stdout" || name == "stderr" => {
+                    self.progress += 1;
+                    let text = serde_json::from_str::<Value>(&data)
+                        .ok()
+                        .and_then(|v| v["text"].as_str().map(str::to_string))
+                        .unwrap_or(data);
+                    let note = json!({
+                        "jsonrpc": "2.0",
+                        "method": "notifications/progress",
+                        "params": {
+                            "progressToken": self.token,
+                            "progress": self.progress,
+                            "message": format!("{name}: {text}"),
+                        },
+                    });
+                    out.push_str(&sse::encode("message", &note.to_string()));
+                }
+                sse::Item::Event { name, data } if name == "result" && !self.answered => {
+                    self.answered = true;
+                    let result =
+                        self.call
+                            .tool
+                            .result(&self.call, 200, "application/json", data.as_bytes());
+                    out.push_str(&sse::encode(
+                        "message",
+                        &result_body(&self.id, result).to_string(),
+                    ));
+                }
+                sse::Item::Event { .. } => {}
+            }
+        }
+        out
+    }
+
+    /// Whether the tool call's response was sent.
+    pub fn answered(&self) -> bool {
+        self.answered
+    }
+
+    /// The response for a stream that ended without a result (the runtime cut it).
+    pub fn cut_short(&mut self) -> String {
+        self.answered = true;
+        let err = RpcError::new(
+            200,
+            self.id.clone(),
+            -32603,
+            "the execution's stream ended without a result; retry with the same idempotency_key \
+             to get its answer without running it twice",
+        );
+        sse::encode("message", &err.body().to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,6 +336,39 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn progress_relay_turns_console_lines_into_notifications_then_answers() {
+        let call = mcp_tools::Tool::SessionExec
+            .call(&json!({"session_id": "ses_a", "code": "1"}))
+            .expect("call");
+        let mut relay = ProgressRelay::new(call, json!(7), json!("tok"));
+        let mut out = relay.push(sse::encode("stdout", r#"{"text":"one"}"#).as_bytes());
+        out += &relay.push(sse::comment("keepalive").as_bytes());
+        out += &relay.push(sse::encode("result", r#"{"status":"ok","value":1}"#).as_bytes());
+        let items = sse::Parser::default().push(out.as_bytes());
+        assert_eq!(items.len(), 3);
+        let sse::Item::Event { data, .. } = &items[0] else {
+            panic!("event")
+        };
+        let note: Value = serde_json::from_str(data).expect("json");
+        assert_eq!(note["method"], "notifications/progress");
+        assert_eq!(note["params"]["progressToken"], "tok");
+        assert_eq!(note["params"]["message"], "stdout: one");
+        assert_eq!(items[1], sse::Item::Comment("keepalive".into()));
+        let sse::Item::Event { data, .. } = &items[2] else {
+            panic!("event")
+        };
+        let answer: Value = serde_json::from_str(data).expect("json");
+        assert_eq!(answer["id"], 7);
+        assert_eq!(answer["result"]["structuredContent"]["value"], 1);
+        assert!(relay.answered());
+        assert_eq!(
+            progress_token(&json!({"_meta": {"progressToken": 3}})),
+            Some(json!(3))
+        );
+        assert_eq!(progress_token(&json!({})), None);
     }
 
     #[test]

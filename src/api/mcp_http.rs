@@ -94,8 +94,14 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, ApiError> {
             }),
         ),
         Ok(Answer::Call(call)) => {
-            let result = call_tool(&req, env, &call).await?;
-            rpc_result(&id, result)
+            // Progress asked for, and the client reads event streams: stream the console output.
+            if let Some(token) = mcp::progress_token(&params) {
+                if call.tool.runs_code() && accepts_events(&accept) {
+                    return stream_tool(&req, env, call, id, token).await;
+                }
+            }
+            let (status, content_type, bytes) = send(&req, env, &call, false).await?;
+            rpc_result(&id, call.tool.result(&call, status, &content_type, &bytes))
         }
         Err(err) => rpc_error(&err),
     }
@@ -115,8 +121,100 @@ fn accepts_json(accept: &str) -> bool {
         })
 }
 
-/// Carries out a tool call as a REST request of the same client, and renders its answer.
-async fn call_tool(req: &Request, env: &Env, call: &Call) -> Result<Value, ApiError> {
+/// Whether `Accept` allows an event stream.
+fn accepts_events(accept: &str) -> bool {
+    accept.split(',').any(|part| {
+        part.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .eq_ignore_ascii_case("text/event-stream")
+    })
+}
+
+/// Answers a tool call that runs code as an event stream: progress notifications while it
+/// runs, then the response. An answer that is not a stream (an error before the cell ran) is
+/// answered as JSON.
+async fn stream_tool(
+    req: &Request,
+    env: &Env,
+    call: Call,
+    id: Value,
+    token: Value,
+) -> Result<Response, ApiError> {
+    use futures_util::StreamExt as _;
+    let mut resp = forward(req, env, &call, true).await?;
+    let status = resp.status_code();
+    let content_type = header(&resp, "content-type");
+    if status != 200 || !content_type.starts_with("text/event-stream") {
+        let bytes = resp.bytes().await.map_err(|e| internal("mcp answer", e))?;
+        return rpc_result(&id, call.tool.result(&call, status, &content_type, &bytes));
+    }
+    let inner = resp.stream().map_err(|e| internal("mcp stream", e))?;
+    let relay = mcp::ProgressRelay::new(call, id, token);
+    let events = futures_util::stream::unfold(
+        (inner, relay, false),
+        |(mut inner, mut relay, ended)| async move {
+            if ended {
+                return None;
+            }
+            loop {
+                match inner.next().await {
+                    Some(Ok(chunk)) => {
+                        let out = relay.push(&chunk);
+                        if !out.is_empty() {
+                            return Some((
+                                Ok::<Vec<u8>, worker::Error>(out.into_bytes()),
+                                (inner, relay, false),
+                            ));
+                        }
+                    }
+                    Some(Err(_)) | None => {
+                        let out = if relay.answered() {
+                            return None;
+                        } else {
+                            relay.cut_short()
+                        };
+                        return Some((Ok(out.into_bytes()), (inner, relay, true)));
+                    }
+                }
+            }
+        },
+    );
+    let headers = Headers::new();
+    let _ = headers.set("content-type", "text/event-stream");
+    let _ = headers.set("cache-control", "no-cache");
+    Ok(Response::from_stream(events)
+        .map_err(|e| internal("mcp stream", e))?
+        .with_headers(headers))
+}
+
+fn header(resp: &Response, name: &str) -> String {
+    resp.headers().get(name).ok().flatten().unwrap_or_default()
+}
+
+/// Carries out a tool call as a REST request of the same client: its status, content type and
+/// body.
+async fn send(
+    req: &Request,
+    env: &Env,
+    call: &Call,
+    stream: bool,
+) -> Result<(u16, String, Vec<u8>), ApiError> {
+    let mut resp = forward(req, env, call, stream).await?;
+    let status = resp.status_code();
+    let content_type = header(&resp, "content-type");
+    let bytes = resp.bytes().await.map_err(|e| internal("mcp answer", e))?;
+    Ok((status, content_type, bytes))
+}
+
+/// Sends a tool call's REST request through the Worker's own handler, as the same client.
+async fn forward(
+    req: &Request,
+    env: &Env,
+    call: &Call,
+    stream: bool,
+) -> Result<Response, ApiError> {
     let url = req.url().map_err(|e| internal("url", e))?;
     let headers = Headers::new();
     if let Some(auth) = req.headers().get("authorization").ok().flatten() {
@@ -124,6 +222,9 @@ async fn call_tool(req: &Request, env: &Env, call: &Call) -> Result<Value, ApiEr
     }
     for (name, value) in &call.headers {
         let _ = headers.set(name, value);
+    }
+    if stream {
+        let _ = headers.set("accept", "text/event-stream");
     }
     let mut init = RequestInit::new();
     init.with_method(Method::from(call.method.to_string()));
@@ -144,16 +245,7 @@ async fn call_tool(req: &Request, env: &Env, call: &Call) -> Result<Value, ApiEr
     // The same origin as the client's request: guest fetch policy sees the same sandbox host.
     let target = format!("{}://{}{}", url.scheme(), host_port(&url), call.path);
     let inner = Request::new_with_init(&target, &init).map_err(|e| internal("mcp request", e))?;
-    let mut resp = Box::pin(handler::handle(inner, env.clone())).await;
-    let status = resp.status_code();
-    let content_type = resp
-        .headers()
-        .get("content-type")
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    let bytes = resp.bytes().await.map_err(|e| internal("mcp answer", e))?;
-    Ok(call.tool.result(call, status, &content_type, &bytes))
+    Ok(Box::pin(handler::handle(inner, env.clone())).await)
 }
 
 fn host_port(url: &worker::Url) -> String {

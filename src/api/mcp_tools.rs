@@ -125,6 +125,11 @@ impl Tool {
         }
     }
 
+    /// Whether the tool runs code, whose console output can be streamed as progress.
+    pub fn runs_code(self) -> bool {
+        matches!(self, Tool::RunJs | Tool::SessionExec)
+    }
+
     pub fn from_name(name: &str) -> Option<Tool> {
         TOOLS.into_iter().find(|t| t.name() == name)
     }
