@@ -2,6 +2,8 @@
 
 /// Durable Object namespace of `SessionObject`.
 pub const SESSIONS: &str = "SESSIONS";
+/// Durable Object namespace of `FileRefs`: one per tenant, counting shared R2 objects.
+pub const FILE_REFS: &str = "FILE_REFS";
 /// KV namespace with one metadata record per session.
 pub const SESSIONS_KV: &str = "SESSIONS_KV";
 /// R2 bucket for session artifacts.

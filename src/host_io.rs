@@ -112,8 +112,17 @@ impl<'a> CellIo<'a> {
                 None => (Reply::Failed(Failure::not_found(path)), None),
             },
             Files::Session {
-                env, tenant, id, ..
-            } => match artifacts::read(env, &keys::file_key(tenant, id, path)).await {
+                env,
+                sql,
+                tenant,
+                id,
+            } => match artifacts::read(
+                env,
+                &file_index::held(sql, tenant, id, path)
+                    .map_or_else(|| keys::file_key(tenant, id, path), |h| h.key),
+            )
+            .await
+            {
                 Ok(Some((bytes, etag))) => {
                     let blob = format!("{etag}:{}", bytes.len());
                     (Reply::Bytes(Rc::new(bytes)), Some(blob))
@@ -153,10 +162,16 @@ impl<'a> CellIo<'a> {
             return Ok(());
         };
         let (env, sql, tenant, id) = (*env, sql, tenant.as_str(), id.as_str());
+        // Replaced and removed files' objects, let go of once the index no longer points at them.
+        let mut released = Vec::new();
         for (path, change) in std::mem::take(&mut self.staged).into_changes() {
-            let key = keys::file_key(tenant, id, &path);
+            released.extend(file_index::held(sql, tenant, id, &path));
             match change {
                 Some(file) => {
+                    // A new object per write: the old one may be shared with forks and checkpoints.
+                    let random = crate::ids::random_bytes()
+                        .map_err(|e| worker::Error::RustError(e.to_string()))?;
+                    let key = keys::object_key(tenant, random);
                     let size = file.data.len() as u64;
                     let object =
                         artifacts::put(env, &key, file.data.into(), &file.content_type).await?;
@@ -169,13 +184,14 @@ impl<'a> CellIo<'a> {
                             etag: object.etag(),
                             modified_ms: file.modified_ms,
                         },
+                        &key,
                     )?;
                 }
-                None => {
-                    artifacts::delete(env, &key).await?;
-                    file_index::remove(sql, &path)?;
-                }
+                None => file_index::remove(sql, &path)?,
             }
+        }
+        if let Err(e) = crate::storage::file_refs::release(env, tenant, released).await {
+            worker::console_error!("release replaced files: {e}");
         }
         Ok(())
     }

@@ -25,6 +25,14 @@ pub fn random_seed() -> Result<u64, getrandom::Error> {
     Ok(seed_from(bytes))
 }
 
+/// 16 random bytes (object keys, new session ids).
+#[cfg(all(target_arch = "wasm32", feature = "worker"))]
+pub fn random_bytes() -> Result<[u8; 16], getrandom::Error> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// Eight random bytes as a seed below 2^53.
 pub fn seed_from(bytes: [u8; 8]) -> u64 {
     u64::from_le_bytes(bytes) >> 11

@@ -22,6 +22,8 @@ pub mod time;
 
 #[cfg(all(target_arch = "wasm32", feature = "worker"))]
 pub use session::object::SessionObject;
+#[cfg(all(target_arch = "wasm32", feature = "worker"))]
+pub use storage::file_refs::FileRefs;
 
 /// Every allocation is reported to the execution budget (see `engine::alloc`). The Worker,
 /// which runs no guest code, keeps the system allocator.

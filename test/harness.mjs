@@ -61,6 +61,23 @@ function killGroup(pid, signal) {
 /** Resolves after `ms` milliseconds. */
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * How many R2 objects the sandbox's local state holds (each object's bytes are one blob file).
+ * File objects have random keys (a new one per write), so tests count them.
+ */
+export function blobCount(sandbox) {
+  const root = path.join(sandbox.persistDir, 'v3', 'r2');
+  let n = 0;
+  const walk = (dir) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      if (entry.isDirectory()) walk(path.join(dir, entry.name));
+      else if (path.basename(dir) === 'blobs') n++;
+    }
+  };
+  if (fs.existsSync(root)) walk(root);
+  return n;
+}
+
 /** A TCP port that was free a moment ago on 127.0.0.1. */
 export function freePort() {
   return new Promise((resolve, reject) => {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { engineEntry, sessionHelpers, sleep, startSandbox } from './harness.mjs';
+import { blobCount, engineEntry, sessionHelpers, sleep, startSandbox } from './harness.mjs';
 import { startLoopback } from './loopback.mjs';
 
 let sandbox;
@@ -150,7 +150,9 @@ describe('sessions that never die', () => {
       body: { ttl_seconds: 2, network: { allow: [`127.0.0.1:${lb.port}`] } },
     });
     const id = res.json.id;
+    const blobs = blobCount(sandbox);
     await ok(id, "await fs.writeFile('a.txt', 'x'); 1");
+    assert.equal(blobCount(sandbox), blobs + 1);
     const started = Date.now();
     const out = await exec(id, `await (await fetch('${lb.url}/slow?ms=4000')).text()`);
     assert.equal(out.status, 'ok', JSON.stringify(out.error));
@@ -163,13 +165,14 @@ describe('sessions that never die', () => {
     assert.equal((await (await client()).get(`/v1/sessions/${id}`)).status, 404);
     const list = await (await client()).get('/v1/sessions');
     assert.ok(!list.json.sessions.some((s) => s.id === id), 'gone from the KV listing');
-    assert.equal(await sandbox.r2Object(`alice/${id}/files/a.txt`), null);
+    assert.ok(blobCount(sandbox) <= blobs, 'its file object is deleted');
   });
 
   test('DELETE while a cell waits on I/O waits for the cell; afterwards nothing remains', async () => {
     const id = await newSession({ network: { allow: [`127.0.0.1:${lb.port}`] } });
+    const blobs = blobCount(sandbox);
     await ok(id, "await fs.writeFile('b.txt', 'y'); 1");
-    assert.notEqual(await sandbox.r2Object(`alice/${id}/files/b.txt`), null);
+    assert.equal(blobCount(sandbox), blobs + 1, 'the file is stored');
     const cell = exec(id, `await (await fetch('${lb.url}/slow?ms=2000')).text()`);
     await sleep(300);
     const deleted = await (await client()).delete(`/v1/sessions/${id}`);
@@ -180,7 +183,7 @@ describe('sessions that never die', () => {
     assert.equal((await (await client()).get(`/v1/sessions/${id}`)).status, 404);
     const again = await (await client()).req('POST', `/v1/sessions/${id}/exec`, { body: { code: '1' } });
     assert.equal(again.status, 404);
-    assert.equal(await sandbox.r2Object(`alice/${id}/files/b.txt`), null);
+    assert.ok(blobCount(sandbox) <= blobs, 'its file object is deleted');
   });
 });
 

@@ -76,8 +76,9 @@ describe('MCP through the official SDK client', () => {
     const { tools } = await client.listTools();
     const names = tools.map((t) => t.name).sort();
     assert.deepEqual(names, [
+      'checkpoint_create', 'checkpoint_delete', 'checkpoint_list', 'checkpoint_restore',
       'file_list', 'file_read', 'file_write', 'run_js', 'session_create', 'session_delete',
-      'session_exec', 'session_get', 'session_list',
+      'session_exec', 'session_fork', 'session_get', 'session_list',
     ]);
     for (const tool of tools) {
       assert.match(tool.name, /^[a-z0-9_]{1,63}$/);
@@ -86,7 +87,7 @@ describe('MCP through the official SDK client', () => {
       assert.ok(tool.description.length > 20, tool.name);
     }
     const by = Object.fromEntries(tools.map((t) => [t.name, t]));
-    for (const name of ['session_list', 'session_get', 'file_read', 'file_list']) {
+    for (const name of ['session_list', 'session_get', 'file_read', 'file_list', 'checkpoint_list']) {
       assert.equal(by[name].annotations.readOnlyHint, true, name);
     }
     assert.equal(by.session_delete.annotations.destructiveHint, true);

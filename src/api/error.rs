@@ -35,6 +35,10 @@ pub enum ApiError {
     EngineChanged(String),
     /// 409: an `Idempotency-Key` already used on this session with other code or input.
     IdempotencyKeyReused(String),
+    /// 409: the request conflicts with the session's state (`code` says how).
+    Conflict { code: &'static str, message: String },
+    /// 404: no checkpoint of that name in the session.
+    CheckpointNotFound(String),
     /// 403: a browser origin the MCP endpoint does not allow.
     Forbidden(String),
     /// 406: the client does not accept what the route answers.
@@ -74,6 +78,8 @@ impl ApiError {
             Self::LengthRequired => 411,
             Self::RangeNotSatisfiable { .. } => 416,
             Self::EngineChanged(_) | Self::IdempotencyKeyReused(_) => 409,
+            Self::Conflict { .. } => 409,
+            Self::CheckpointNotFound(_) => 404,
             Self::Forbidden(_) => 403,
             Self::NotAcceptable(_) => 406,
             Self::Internal => 500,
@@ -96,6 +102,8 @@ impl ApiError {
             Self::RangeNotSatisfiable { .. } => "range_not_satisfiable",
             Self::EngineChanged(_) => "engine_changed",
             Self::IdempotencyKeyReused(_) => "idempotency_key_reused",
+            Self::Conflict { code, .. } => code,
+            Self::CheckpointNotFound(_) => "checkpoint_not_found",
             Self::Forbidden(_) => "forbidden",
             Self::NotAcceptable(_) => "not_acceptable",
             Self::Internal => "internal",
@@ -112,7 +120,11 @@ impl ApiError {
             | Self::EngineChanged(m)
             | Self::IdempotencyKeyReused(m)
             | Self::Forbidden(m)
-            | Self::NotAcceptable(m) => m.clone(),
+            | Self::NotAcceptable(m)
+            | Self::Conflict { message: m, .. } => m.clone(),
+            Self::CheckpointNotFound(name) => format!(
+                "this session has no checkpoint named {name:?}; GET .../checkpoints lists them"
+            ),
             Self::FileNotFound(path) => format!("no such file: {path}"),
             Self::LengthRequired => {
                 "a file upload needs a `content-length` header (send the body with a known length)"

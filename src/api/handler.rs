@@ -7,6 +7,7 @@ use worker::{Env, Headers, Method, Request, RequestInit, Response};
 
 use super::{
     auth::KeyTable,
+    branch_wire::{self, CheckpointRequest, ForkRequest},
     error::ApiError,
     route::Route,
     wire::{self, CreateSessionRequest, ExecRequest, InlineFile, RunRequest, SessionPolicy},
@@ -24,7 +25,7 @@ use crate::{
     net::client::Client,
     session::{
         idempotency,
-        protocol::{self, CreateCommand},
+        protocol::{self, CheckpointCommand, CreateCommand, ForkCommand},
         service::{self, Engines as _},
     },
     storage::{keys, metadata},
@@ -182,6 +183,77 @@ async fn dispatch(mut req: Request, env: &Env) -> Result<Response, ApiError> {
                     .set(protocol::ORIGIN_HEADER, &format!("{host}:{port}"));
             }
             send(env, &tenant, &id, request).await
+        }
+        Route::Fork(id) => {
+            let id = session_id(&id)?;
+            let body: ForkRequest = read_body(&mut req).await?.unwrap_or_default();
+            let fork = body.validate(policy(env))?;
+            let mut ids = Vec::new();
+            for _ in 0..fork.count {
+                ids.push(ids::session_id(
+                    ids::random_bytes().map_err(|e| internal("random", e))?,
+                ));
+            }
+            let cmd = ForkCommand {
+                ids,
+                ttl_seconds: fork.ttl_seconds,
+                metadata: fork.metadata,
+            };
+            forward(env, &tenant, &id, Method::Post, protocol::FORK, Some(&cmd)).await
+        }
+        Route::ListCheckpoints(id) => {
+            forward::<()>(
+                env,
+                &tenant,
+                &session_id(&id)?,
+                Method::Get,
+                protocol::CHECKPOINTS,
+                None,
+            )
+            .await
+        }
+        Route::CreateCheckpoint(id) => {
+            let id = session_id(&id)?;
+            let body: CheckpointRequest = read_body(&mut req).await?.unwrap_or_default();
+            let name = match body.name {
+                Some(name) => {
+                    branch_wire::check_name(&name)?;
+                    name
+                }
+                None => {
+                    let random = ids::random_bytes().map_err(|e| internal("random", e))?;
+                    branch_wire::generated_name(
+                        worker::Date::now().as_millis(),
+                        u32::from_le_bytes([random[0], random[1], random[2], random[3]]),
+                    )
+                }
+            };
+            let cmd = CheckpointCommand { name };
+            forward(
+                env,
+                &tenant,
+                &id,
+                Method::Post,
+                protocol::CHECKPOINTS,
+                Some(&cmd),
+            )
+            .await
+        }
+        Route::DeleteCheckpoint(ref id, ref name) | Route::RestoreCheckpoint(ref id, ref name) => {
+            let (id, name) = (session_id(id)?, name.clone());
+            // A name that breaks the rules cannot exist.
+            branch_wire::check_name(&name)
+                .map_err(|_| ApiError::CheckpointNotFound(name.clone()))?;
+            let (method, path) = match route {
+                Route::DeleteCheckpoint(..) => {
+                    (Method::Delete, format!("{}/{name}", protocol::CHECKPOINTS))
+                }
+                _ => (
+                    Method::Post,
+                    format!("{}/{name}/restore", protocol::CHECKPOINTS),
+                ),
+            };
+            forward::<()>(env, &tenant, &id, method, &path, None).await
         }
         Route::ListFiles(id) => {
             let id = session_id(&id)?;

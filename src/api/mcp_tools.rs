@@ -21,9 +21,14 @@ pub enum Tool {
     FileWrite,
     FileRead,
     FileList,
+    SessionFork,
+    CheckpointCreate,
+    CheckpointList,
+    CheckpointRestore,
+    CheckpointDelete,
 }
 
-const TOOLS: [Tool; 9] = [
+const TOOLS: [Tool; 14] = [
     Tool::RunJs,
     Tool::SessionCreate,
     Tool::SessionExec,
@@ -33,6 +38,11 @@ const TOOLS: [Tool; 9] = [
     Tool::FileWrite,
     Tool::FileRead,
     Tool::FileList,
+    Tool::SessionFork,
+    Tool::CheckpointCreate,
+    Tool::CheckpointList,
+    Tool::CheckpointRestore,
+    Tool::CheckpointDelete,
 ];
 
 /// A REST request a tool call makes.
@@ -59,6 +69,33 @@ pub enum Body {
 #[serde(deny_unknown_fields)]
 struct SessionArgs {
     session_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ForkArgs {
+    session_id: String,
+    #[serde(default)]
+    count: Option<u64>,
+    #[serde(default)]
+    ttl_seconds: Option<u64>,
+    #[serde(default)]
+    metadata: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckpointArgs {
+    session_id: String,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NamedCheckpointArgs {
+    session_id: String,
+    name: String,
 }
 
 #[derive(Deserialize)]
@@ -122,6 +159,11 @@ impl Tool {
             Tool::FileWrite => "file_write",
             Tool::FileRead => "file_read",
             Tool::FileList => "file_list",
+            Tool::SessionFork => "session_fork",
+            Tool::CheckpointCreate => "checkpoint_create",
+            Tool::CheckpointList => "checkpoint_list",
+            Tool::CheckpointRestore => "checkpoint_restore",
+            Tool::CheckpointDelete => "checkpoint_delete",
         }
     }
 
@@ -217,6 +259,50 @@ impl Tool {
                     Some(args.session_id),
                 )
             }
+            Tool::SessionFork => {
+                let args: ForkArgs = self.args(arguments)?;
+                let mut body = json!({});
+                if let Some(count) = args.count {
+                    body["count"] = count.into();
+                }
+                if let Some(ttl) = args.ttl_seconds {
+                    body["ttl_seconds"] = ttl.into();
+                }
+                if let Some(metadata) = args.metadata {
+                    body["metadata"] = metadata;
+                }
+                let path = format!("/v1/sessions/{}/fork", encode(&args.session_id));
+                call("POST", path, Body::Json(body), Some(args.session_id))
+            }
+            Tool::CheckpointCreate => {
+                let args: CheckpointArgs = self.args(arguments)?;
+                let body = match args.name {
+                    Some(name) => json!({ "name": name }),
+                    None => json!({}),
+                };
+                let path = format!("/v1/sessions/{}/checkpoints", encode(&args.session_id));
+                call("POST", path, Body::Json(body), Some(args.session_id))
+            }
+            Tool::CheckpointList => {
+                let args: SessionArgs = self.args(arguments)?;
+                let path = format!("/v1/sessions/{}/checkpoints", encode(&args.session_id));
+                call("GET", path, Body::None, Some(args.session_id))
+            }
+            Tool::CheckpointRestore | Tool::CheckpointDelete => {
+                let args: NamedCheckpointArgs = self.args(arguments)?;
+                let mut path = format!(
+                    "/v1/sessions/{}/checkpoints/{}",
+                    encode(&args.session_id),
+                    encode(&args.name)
+                );
+                let method = if self == Tool::CheckpointRestore {
+                    path.push_str("/restore");
+                    "POST"
+                } else {
+                    "DELETE"
+                };
+                call(method, path, Body::None, Some(args.session_id))
+            }
             Tool::FileList => {
                 let args: FileListArgs = self.args(arguments)?;
                 let mut query = Vec::new();
@@ -275,6 +361,9 @@ impl Tool {
                  to another API key. Create a session with session_create and pass the `id` it \
                  returns as session_id."
             ),
+            ("checkpoint_not_found", _) => {
+                format!("{message}. checkpoint_list shows the session's checkpoints.")
+            }
             ("file_not_found", _) => {
                 format!("{message}. file_list shows the session's files.")
             }
@@ -292,6 +381,11 @@ impl Tool {
             Tool::SessionDelete => "Delete a session with its state and files. Cannot be undone.",
             Tool::FileWrite => "Write a file into a session (replacing any file at that path). Code reads it with await fs.readFile(path, 'utf8'). `content` is text, or base64 with encoding \"base64\".",
             Tool::FileRead => "Read a file of a session: text inline (encoding utf8), other bytes as base64 (encoding base64). Files are at most 4 MiB here.",
+            Tool::SessionFork => "Fork a session: make `count` (default 1, at most 10) new sessions whose state is exactly this one's now (variables, closures, Math.random sequence, files, limits, network rules, secrets). Later calls on a fork never affect the source or other forks. Use it to try several approaches from the same state.",
+            Tool::CheckpointCreate => "Record a session's state (variables and files) under a name, to return to later with checkpoint_restore. A name is generated if none is given.",
+            Tool::CheckpointList => "List a session's checkpoints (name, created_at, execution_count, bytes).",
+            Tool::CheckpointRestore => "Return a session to a checkpoint: variables and files are exactly as they were; everything run after it is gone.",
+            Tool::CheckpointDelete => "Delete one of a session's checkpoints.",
             Tool::FileList => "List a session's files (path, size, content type), optionally under a prefix, a page at a time (pass the returned cursor for the next page).",
         }
     }
@@ -346,6 +440,33 @@ impl Tool {
             Tool::FileRead => json!({
                 "properties": {"session_id": session_id, "path": path},
                 "required": ["session_id", "path"],
+            }),
+            Tool::SessionFork => json!({
+                "properties": {
+                    "session_id": session_id,
+                    "count": {"type": "integer", "minimum": 1, "maximum": 10},
+                    "ttl_seconds": {"type": "integer", "minimum": 1},
+                    "metadata": {"type": "object", "additionalProperties": {"type": "string"}},
+                },
+                "required": ["session_id"],
+            }),
+            Tool::CheckpointCreate => json!({
+                "properties": {
+                    "session_id": session_id,
+                    "name": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},
+                },
+                "required": ["session_id"],
+            }),
+            Tool::CheckpointList => json!({
+                "properties": {"session_id": session_id},
+                "required": ["session_id"],
+            }),
+            Tool::CheckpointRestore | Tool::CheckpointDelete => json!({
+                "properties": {
+                    "session_id": session_id,
+                    "name": {"type": "string"},
+                },
+                "required": ["session_id", "name"],
             }),
             Tool::FileList => json!({
                 "properties": {
@@ -410,7 +531,38 @@ impl Tool {
             },
             "required": ["path", "size"],
         });
+        let checkpoint = json!({
+            "type": "object",
+            "properties": {
+                "name": {"type": "string"},
+                "created_at": {"type": "string"},
+                "execution_count": {"type": "integer"},
+                "bytes": {"type": "integer"},
+            },
+            "required": ["name", "created_at", "execution_count", "bytes"],
+        });
         match self {
+            Tool::SessionFork => json!({
+                "type": "object",
+                "properties": {"sessions": {"type": "array", "items": session}},
+                "required": ["sessions"],
+            }),
+            Tool::CheckpointCreate => checkpoint,
+            Tool::CheckpointList => json!({
+                "type": "object",
+                "properties": {"checkpoints": {"type": "array", "items": checkpoint}},
+                "required": ["checkpoints"],
+            }),
+            Tool::CheckpointRestore => json!({
+                "type": "object",
+                "properties": {"session": session, "checkpoint": checkpoint},
+                "required": ["session", "checkpoint"],
+            }),
+            Tool::CheckpointDelete => json!({
+                "type": "object",
+                "properties": {"name": {"type": "string"}, "deleted": {"type": "boolean"}},
+                "required": ["name", "deleted"],
+            }),
             Tool::RunJs => {
                 let mut run = exec;
                 run["properties"]["files"] = json!({"type": "array", "items": {"type": "object"}});
@@ -454,12 +606,19 @@ impl Tool {
     fn annotations(self) -> Value {
         let read_only = matches!(
             self,
-            Tool::SessionList | Tool::SessionGet | Tool::FileRead | Tool::FileList
+            Tool::SessionList
+                | Tool::SessionGet
+                | Tool::FileRead
+                | Tool::FileList
+                | Tool::CheckpointList
         );
         let mut a = json!({
             "title": self.name().replace('_', " "),
             "readOnlyHint": read_only,
-            "destructiveHint": self == Tool::SessionDelete,
+            "destructiveHint": matches!(
+                self,
+                Tool::SessionDelete | Tool::CheckpointDelete | Tool::CheckpointRestore
+            ),
             "openWorldHint": matches!(self, Tool::RunJs | Tool::SessionExec),
         });
         if matches!(self, Tool::SessionDelete | Tool::FileWrite) {
@@ -632,7 +791,7 @@ mod tests {
     #[test]
     fn tool_names_are_short_snake_case_with_schemas_and_hints() {
         let tools = list();
-        assert_eq!(tools.len(), 9);
+        assert_eq!(tools.len(), 14);
         for tool in &tools {
             let name = tool["name"].as_str().expect("name");
             assert!(

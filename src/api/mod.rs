@@ -2,6 +2,7 @@
 //! The pure parts build natively; `handler` is the Worker's fetch handler.
 
 pub mod auth;
+pub mod branch_wire;
 pub mod error;
 pub mod route;
 pub mod wire;

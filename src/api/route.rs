@@ -19,6 +19,16 @@ pub enum Route {
     File(String, String),
     /// `POST /mcp`: the MCP server (Streamable HTTP).
     Mcp,
+    /// `POST /v1/sessions/{id}/fork`.
+    Fork(String),
+    /// `GET /v1/sessions/{id}/checkpoints`.
+    ListCheckpoints(String),
+    /// `POST /v1/sessions/{id}/checkpoints`.
+    CreateCheckpoint(String),
+    /// `DELETE /v1/sessions/{id}/checkpoints/{name}`.
+    DeleteCheckpoint(String, String),
+    /// `POST /v1/sessions/{id}/checkpoints/{name}/restore`.
+    RestoreCheckpoint(String, String),
 }
 
 impl Route {
@@ -64,6 +74,29 @@ impl Route {
                 }
                 _ => not_allowed("GET, HEAD, PUT, DELETE"),
             },
+            ["v1", "sessions", id, "fork"] if !id.is_empty() => match method {
+                "POST" => Ok(Route::Fork(id.to_string())),
+                _ => not_allowed("POST"),
+            },
+            ["v1", "sessions", id, "checkpoints"] if !id.is_empty() => match method {
+                "GET" => Ok(Route::ListCheckpoints(id.to_string())),
+                "POST" => Ok(Route::CreateCheckpoint(id.to_string())),
+                _ => not_allowed("GET, POST"),
+            },
+            ["v1", "sessions", id, "checkpoints", name] if !id.is_empty() && !name.is_empty() => {
+                match method {
+                    "DELETE" => Ok(Route::DeleteCheckpoint(id.to_string(), name.to_string())),
+                    _ => not_allowed("DELETE"),
+                }
+            }
+            ["v1", "sessions", id, "checkpoints", name, "restore"]
+                if !id.is_empty() && !name.is_empty() =>
+            {
+                match method {
+                    "POST" => Ok(Route::RestoreCheckpoint(id.to_string(), name.to_string())),
+                    _ => not_allowed("POST"),
+                }
+            }
             ["v1", "sessions", id, "exec"] if !id.is_empty() => match method {
                 "POST" => Ok(Route::Exec(id.to_string())),
                 _ => not_allowed("POST"),
@@ -99,6 +132,30 @@ mod tests {
         );
         assert_eq!(Route::parse("POST", "/v1/run"), Ok(Route::Run));
         assert_eq!(Route::parse("POST", "/mcp"), Ok(Route::Mcp));
+        assert_eq!(
+            Route::parse("POST", "/v1/sessions/a/fork"),
+            Ok(Route::Fork("a".into()))
+        );
+        assert_eq!(
+            Route::parse("GET", "/v1/sessions/a/checkpoints"),
+            Ok(Route::ListCheckpoints("a".into()))
+        );
+        assert_eq!(
+            Route::parse("POST", "/v1/sessions/a/checkpoints"),
+            Ok(Route::CreateCheckpoint("a".into()))
+        );
+        assert_eq!(
+            Route::parse("DELETE", "/v1/sessions/a/checkpoints/c1"),
+            Ok(Route::DeleteCheckpoint("a".into(), "c1".into()))
+        );
+        assert_eq!(
+            Route::parse("POST", "/v1/sessions/a/checkpoints/c1/restore"),
+            Ok(Route::RestoreCheckpoint("a".into(), "c1".into()))
+        );
+        assert_eq!(
+            Route::parse("GET", "/v1/sessions/a/checkpoints/c1/restore"),
+            Err(ApiError::MethodNotAllowed { allow: "POST" })
+        );
         for method in ["GET", "DELETE", "QUERY"] {
             assert_eq!(
                 Route::parse(method, "/mcp"),

@@ -14,8 +14,9 @@ use crate::{
         staging::Quotas,
         FileInfo, DEFAULT_CONTENT_TYPE,
     },
+    ids,
     session::record::SessionRecord,
-    storage::{artifacts, file_index, keys},
+    storage::{artifacts, file_index, file_refs, keys},
     time::{http_date, rfc3339},
 };
 
@@ -150,7 +151,9 @@ pub async fn get(
             .with_status(status)
             .with_headers(headers));
     }
-    let key = keys::file_key(&record.tenant, &record.id, path);
+    let key = file_index::held(sql, &record.tenant, &record.id, path)
+        .ok_or_else(|| ApiError::FileNotFound(path.into()))?
+        .key;
     let object = artifacts::get(env, &key, r2_range)
         .await
         .map_err(|e| internal("r2 get", e))?
@@ -199,7 +202,12 @@ pub async fn put(
         Some(stream) if size > 0 => worker::Data::ReadableStream(stream),
         _ => worker::Data::Bytes(Vec::new()),
     };
-    let key = keys::file_key(&record.tenant, &record.id, path);
+    // A new object per write: the old one may be shared with forks and checkpoints.
+    let key = keys::object_key(
+        &record.tenant,
+        ids::random_bytes().map_err(|e| internal("random", e))?,
+    );
+    let old = file_index::held(sql, &record.tenant, &record.id, path);
     let object = artifacts::put(env, &key, data, &content_type)
         .await
         .map_err(|e| ApiError::InvalidRequest(format!("could not store the body: {e}")))?;
@@ -210,7 +218,13 @@ pub async fn put(
         etag: object.etag(),
         modified_ms: worker::Date::now().as_millis() as i64,
     };
-    file_index::upsert(sql, &file).map_err(|e| internal("file index", e))?;
+    file_index::upsert(sql, &file, &key).map_err(|e| internal("file index", e))?;
+    // After the index stops pointing at it.
+    if let Some(old) = old {
+        if let Err(e) = file_refs::release(env, &record.tenant, vec![old]).await {
+            worker::console_error!("release replaced file: {e}");
+        }
+    }
     json_response(if existing.is_some() { 200 } else { 201 }, &view(&file))
 }
 
@@ -221,11 +235,12 @@ pub async fn delete(
     record: &SessionRecord,
     path: &str,
 ) -> Result<Response, ApiError> {
-    file_index::get(sql, path).ok_or_else(|| ApiError::FileNotFound(path.into()))?;
-    let key = keys::file_key(&record.tenant, &record.id, path);
-    artifacts::delete(env, &key)
-        .await
-        .map_err(|e| internal("r2 delete", e))?;
+    let held = file_index::held(sql, &record.tenant, &record.id, path)
+        .ok_or_else(|| ApiError::FileNotFound(path.into()))?;
     file_index::remove(sql, path).map_err(|e| internal("file index", e))?;
+    // After the index stops pointing at it; a failure leaves an unreferenced object behind.
+    if let Err(e) = file_refs::release(env, &record.tenant, vec![held]).await {
+        worker::console_error!("release deleted file: {e}");
+    }
     json_response(200, &json!({"path": path, "deleted": true}))
 }

@@ -28,7 +28,7 @@ use crate::{
     session::{
         files,
         idempotency::{self, Recall},
-        protocol::{self, CreateCommand},
+        protocol::{self, CheckpointCommand, CreateCommand, ForkCommand},
         record::SessionRecord,
         service::{
             CheckpointPolicy, Image as _, Instance as _, Remember, Service, ServiceError,
@@ -38,6 +38,8 @@ use crate::{
     },
     storage::{artifacts, journal, journal::SqlStore, metadata, migrations},
 };
+
+mod branches;
 
 /// KV allows one write per second per key: counters are synced at most this often.
 const KV_SYNC_INTERVAL_MS: i64 = 1000;
@@ -143,6 +145,33 @@ impl DurableObject for SessionObject {
                         }
                     }
                     Err(e) => Err(internal("exec command", e)),
+                }
+            }
+            (Method::Post, protocol::FORK) => match req.json::<ForkCommand>().await {
+                Ok(cmd) => {
+                    let _turn = self.turns.take().await;
+                    self.fork(cmd).await
+                }
+                Err(e) => Err(internal("fork command", e)),
+            },
+            (Method::Post, protocol::ADOPT) => self.adopt(req.clone()?).await,
+            (Method::Get, protocol::CHECKPOINTS) => self.list_checkpoints(),
+            (Method::Post, protocol::CHECKPOINTS) => match req.json::<CheckpointCommand>().await {
+                Ok(cmd) => {
+                    let _turn = self.turns.take().await;
+                    self.create_checkpoint(cmd).await
+                }
+                Err(e) => Err(internal("checkpoint command", e)),
+            },
+            (method, p) if p.starts_with(protocol::CHECKPOINTS) => {
+                let rest = &p[protocol::CHECKPOINTS.len()..];
+                let _turn = self.turns.take().await;
+                match (method, rest.trim_start_matches('/').split_once('/')) {
+                    (Method::Post, Some((name, "restore"))) => self.restore_checkpoint(name).await,
+                    (Method::Delete, None) => {
+                        self.delete_checkpoint(rest.trim_start_matches('/')).await
+                    }
+                    _ => Err(ApiError::NotFound("no such object route".into())),
                 }
             }
             (Method::Get, protocol::FILES) => {
@@ -313,9 +342,20 @@ impl SessionObject {
 
     /// Removes the session's artifacts, its KV record and all of the object's storage.
     async fn destroy(&self, record: &SessionRecord) -> Result<(), ApiError> {
-        artifacts::delete_all(&self.env, &record.tenant, &record.id)
+        // What forks and checkpoints share is let go of through the registry, and kept in R2
+        // while another holder points at it; the rest is deleted.
+        let held = self.everything_held(record);
+        let keep = held
+            .iter()
+            .filter(|h| h.shared)
+            .map(|h| h.key.clone())
+            .collect();
+        artifacts::delete_all(&self.env, &record.tenant, &record.id, &keep)
             .await
             .map_err(|e| internal("r2 delete", e))?;
+        crate::storage::file_refs::release(&self.env, &record.tenant, held)
+            .await
+            .map_err(|e| internal("release files", e))?;
         metadata::delete(&self.env, &record.tenant, &record.id)
             .await
             .map_err(|e| internal("kv delete", e))?;

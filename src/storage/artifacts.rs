@@ -4,19 +4,35 @@ use worker::Env;
 
 use crate::{bindings, storage::keys};
 
-/// Deletes every object under the session's prefix.
-pub async fn delete_all(env: &Env, tenant: &str, id: &str) -> worker::Result<()> {
+/// Deletes every object under the session's prefix except those in `keep` (files written
+/// before forks existed that a fork or checkpoint now shares).
+pub async fn delete_all(
+    env: &Env,
+    tenant: &str,
+    id: &str,
+    keep: &std::collections::BTreeSet<String>,
+) -> worker::Result<()> {
     let bucket = env.bucket(bindings::ARTIFACTS)?;
     let prefix = keys::artifacts_prefix(tenant, id);
+    let mut cursor: Option<String> = None;
     loop {
-        let page = bucket.list().prefix(prefix.clone()).execute().await?;
-        let names: Vec<String> = page.objects().iter().map(|o| o.key()).collect();
-        if names.is_empty() {
-            return Ok(());
+        let mut list = bucket.list().prefix(prefix.clone());
+        if let Some(c) = cursor.take() {
+            list = list.cursor(c);
         }
-        bucket.delete_multiple(names).await?;
-        if !page.truncated() {
-            return Ok(());
+        let page = list.execute().await?;
+        let names: Vec<String> = page
+            .objects()
+            .iter()
+            .map(|o| o.key())
+            .filter(|k| !keep.contains(k))
+            .collect();
+        if !names.is_empty() {
+            bucket.delete_multiple(names).await?;
+        }
+        match page.cursor() {
+            Some(c) if page.truncated() => cursor = Some(c),
+            _ => return Ok(()),
         }
     }
 }

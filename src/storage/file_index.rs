@@ -5,6 +5,7 @@
 use serde::Deserialize;
 use worker::SqlStorage;
 
+use super::refs::Held;
 use crate::files::{
     staging::{Index, Totals},
     FileInfo,
@@ -93,21 +94,46 @@ pub fn totals(sql: &SqlStorage) -> Totals {
     }
 }
 
-pub fn upsert(sql: &SqlStorage, file: &FileInfo) -> worker::Result<()> {
+/// Indexes `file` as stored in the new object `object_key`, which only this session holds.
+pub fn upsert(sql: &SqlStorage, file: &FileInfo, object_key: &str) -> worker::Result<()> {
     sql.exec(
-        "INSERT INTO files (path, size, content_type, etag, modified_ms) VALUES (?, ?, ?, ?, ?) \
+        "INSERT INTO files (path, size, content_type, etag, modified_ms, object_key, shared) \
+         VALUES (?, ?, ?, ?, ?, ?, 0) \
          ON CONFLICT(path) DO UPDATE SET size = excluded.size, \
          content_type = excluded.content_type, etag = excluded.etag, \
-         modified_ms = excluded.modified_ms",
+         modified_ms = excluded.modified_ms, object_key = excluded.object_key, shared = 0",
         vec![
             file.path.as_str().into(),
             (file.size as i64).into(),
             file.content_type.as_str().into(),
             file.etag.as_str().into(),
             file.modified_ms.into(),
+            object_key.into(),
         ],
     )?;
     Ok(())
+}
+
+/// The object holding `path`'s contents, and whether it is shared (see migration 0008).
+pub fn held(sql: &SqlStorage, tenant: &str, id: &str, path: &str) -> Option<Held> {
+    #[derive(Deserialize)]
+    struct Row {
+        object_key: Option<String>,
+        shared: i64,
+    }
+    let rows: Vec<Row> = sql
+        .exec(
+            "SELECT object_key, shared FROM files WHERE path = ?",
+            vec![path.into()],
+        )
+        .and_then(|c| c.to_array())
+        .ok()?;
+    rows.into_iter().next().map(|r| Held {
+        key: r
+            .object_key
+            .unwrap_or_else(|| super::keys::file_key(tenant, id, path)),
+        shared: r.shared != 0,
+    })
 }
 
 pub fn remove(sql: &SqlStorage, path: &str) -> worker::Result<()> {

@@ -12,10 +12,15 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../../migrations/0005_journal_blobs.sql")),
     (6, include_str!("../../migrations/0006_checkpoints.sql")),
     (7, include_str!("../../migrations/0007_idempotency.sql")),
+    (8, include_str!("../../migrations/0008_branches.sql")),
 ];
 
+/// The same for the tenant's reference registry (`FileRefs`), in `migrations/refs/`.
+pub const REFS_MIGRATIONS: &[(i64, &str)] =
+    &[(1, include_str!("../../migrations/refs/0001_refs.sql"))];
+
 #[cfg(all(target_arch = "wasm32", feature = "worker"))]
-pub use apply::apply;
+pub use apply::{apply, apply_list};
 
 #[cfg(all(target_arch = "wasm32", feature = "worker"))]
 mod apply {
@@ -24,6 +29,11 @@ mod apply {
 
     use super::MIGRATIONS;
 
+    /// Applies the session object's migrations.
+    pub fn apply(sql: &SqlStorage) -> worker::Result<()> {
+        apply_list(sql, MIGRATIONS)
+    }
+
     #[derive(Deserialize)]
     struct Applied {
         version: i64,
@@ -31,7 +41,7 @@ mod apply {
 
     /// Applies the migrations this object has not seen yet. Runs inside one event with no
     /// `await`, so the platform commits it atomically.
-    pub fn apply(sql: &SqlStorage) -> worker::Result<()> {
+    pub fn apply_list(sql: &SqlStorage, list: &[(i64, &str)]) -> worker::Result<()> {
         sql.exec(
             "CREATE TABLE IF NOT EXISTS _migrations (version INTEGER PRIMARY KEY)",
             None,
@@ -39,7 +49,7 @@ mod apply {
         let done: Vec<Applied> = sql
             .exec("SELECT version FROM _migrations", None)?
             .to_array()?;
-        for (version, text) in MIGRATIONS {
+        for (version, text) in list {
             if done.iter().any(|a| a.version == *version) {
                 continue;
             }
@@ -59,15 +69,25 @@ mod tests {
 
     #[test]
     fn every_file_in_the_folder_is_registered_in_order() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
+        check_folder(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"),
+            MIGRATIONS,
+        );
+        check_folder(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/refs"),
+            REFS_MIGRATIONS,
+        );
+    }
+
+    fn check_folder(dir: &str, list: &[(i64, &str)]) {
         let mut files: Vec<String> = std::fs::read_dir(dir)
             .expect("migrations dir")
             .filter_map(|e| e.ok()?.file_name().into_string().ok())
             .filter(|n| n.ends_with(".sql"))
             .collect();
         files.sort();
-        assert_eq!(files.len(), MIGRATIONS.len());
-        for (i, (file, (version, _))) in files.iter().zip(MIGRATIONS).enumerate() {
+        assert_eq!(files.len(), list.len());
+        for (i, (file, (version, _))) in files.iter().zip(list).enumerate() {
             assert_eq!(*version, i as i64 + 1);
             assert!(file.starts_with(&format!("{:04}_", version)), "{file}");
         }
