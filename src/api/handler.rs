@@ -8,6 +8,7 @@ use worker::{Env, Headers, Method, Request, RequestInit, Response};
 use super::{
     auth::KeyTable,
     error::ApiError,
+    openapi,
     route::Route,
     wire::{self, CreateSessionRequest, ExecRequest, InlineFile, RunRequest, SessionPolicy},
 };
@@ -79,13 +80,14 @@ pub fn internal(context: &str, err: impl std::fmt::Display) -> ApiError {
 
 async fn dispatch(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     let url = req.url().map_err(|e| internal("url", e))?;
-    let route = Route::parse(req.method().as_ref(), url.path())?;
+    // The method as sent: `req.method()` reads any method it does not know (QUERY, ...) as GET.
+    let route = Route::parse(&req.inner().method(), url.path())?;
     if !route.needs_auth() {
-        return json_response(200, &json!({"status": "ok"}));
+        return public(&route, env);
     }
     let tenant = authenticate(&req, env)?;
     match route {
-        Route::Health => json_response(200, &json!({"status": "ok"})),
+        Route::Health | Route::OpenApi => public(&route, env),
         Route::CreateSession => {
             let body: CreateSessionRequest = read_body(&mut req).await?.unwrap_or_default();
             let (ttl_seconds, limits) = body.validate(policy(env))?;
@@ -172,6 +174,21 @@ async fn dispatch(mut req: Request, env: &Env) -> Result<Response, ApiError> {
             let path = path::from_url(&raw).map_err(|e| ApiError::InvalidPath(e.to_string()))?;
             send(env, &tenant, &id, file_request(&req, &path)?).await
         }
+    }
+}
+
+/// The routes that need no API key: health and the OpenAPI document.
+fn public(route: &Route, env: &Env) -> Result<Response, ApiError> {
+    match route {
+        Route::OpenApi => {
+            let doc = openapi::document(&policy(env)).map_err(|e| internal("openapi", e))?;
+            let headers = Headers::new();
+            let _ = headers.set("content-type", "application/json");
+            Ok(Response::ok(doc)
+                .map_err(|e| internal("response", e))?
+                .with_headers(headers))
+        }
+        _ => json_response(200, &json!({"status": "ok"})),
     }
 }
 
@@ -268,8 +285,9 @@ fn inline_files(
     quotas: Quotas,
 ) -> Result<MemoryFiles, ApiError> {
     use base64::Engine as _;
-    let mut files = MemoryFiles::default();
-    let now = worker::Date::now().as_millis() as i64;
+    // Every entry is checked and decoded before any quota, so a malformed one is a 400 even
+    // when an earlier one is over a quota.
+    let mut decoded = Vec::with_capacity(given.len());
     for (raw, file) in given {
         let path = path::normalize(&raw).map_err(|e| ApiError::InvalidPath(e.to_string()))?;
         let (data, content_type) = match file {
@@ -294,6 +312,11 @@ fn inline_files(
                 (data, content_type)
             }
         };
+        decoded.push((path, data, content_type));
+    }
+    let mut files = MemoryFiles::default();
+    let now = worker::Date::now().as_millis() as i64;
+    for (path, data, content_type) in decoded {
         let size = data.len() as u64;
         let existing = files.files.get(&path).map(|f| f.data.len() as u64);
         quotas

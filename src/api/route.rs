@@ -6,6 +6,8 @@ use super::error::ApiError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     Health,
+    /// `GET /openapi.json`: the API's OpenAPI document.
+    OpenApi,
     CreateSession,
     ListSessions,
     GetSession(String),
@@ -22,7 +24,7 @@ pub enum Route {
 impl Route {
     /// Whether the route needs an API key.
     pub fn needs_auth(&self) -> bool {
-        !matches!(self, Route::Health)
+        !matches!(self, Route::Health | Route::OpenApi)
     }
 
     /// Matches `method` and `path` (without query string).
@@ -32,6 +34,10 @@ impl Route {
         match segments.as_slice() {
             ["healthz"] => match method {
                 "GET" | "HEAD" => Ok(Route::Health),
+                _ => not_allowed("GET, HEAD"),
+            },
+            ["openapi.json"] => match method {
+                "GET" | "HEAD" => Ok(Route::OpenApi),
                 _ => not_allowed("GET, HEAD"),
             },
             ["v1", "run"] => match method {
@@ -74,6 +80,8 @@ mod tests {
     #[test]
     fn matches_every_route() {
         assert_eq!(Route::parse("GET", "/healthz"), Ok(Route::Health));
+        assert_eq!(Route::parse("GET", "/openapi.json"), Ok(Route::OpenApi));
+        assert_eq!(Route::parse("HEAD", "/openapi.json"), Ok(Route::OpenApi));
         assert_eq!(
             Route::parse("POST", "/v1/sessions"),
             Ok(Route::CreateSession)
@@ -126,6 +134,64 @@ mod tests {
     }
 
     #[test]
+    fn methods_outside_the_standard_set_are_405_too() {
+        for method in ["QUERY", "PATCH", "OPTIONS", "TRACE", "get", "FOO"] {
+            assert_eq!(
+                Route::parse(method, "/openapi.json"),
+                Err(ApiError::MethodNotAllowed { allow: "GET, HEAD" }),
+                "{method}"
+            );
+            assert_eq!(
+                Route::parse(method, "/v1/sessions").map_err(|e| e.status()),
+                Err(405),
+                "{method}"
+            );
+        }
+    }
+
+    /// Every path and method of docs/openapi.json routes, and every other method answers 405
+    /// with the documented methods in `Allow`.
+    #[test]
+    fn the_document_lists_exactly_the_routes() {
+        let doc: serde_json::Value =
+            serde_json::from_str(crate::api::openapi::SOURCE).expect("json");
+        const METHODS: [&str; 9] = [
+            "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "QUERY",
+        ];
+        let paths = doc["paths"].as_object().expect("paths");
+        for (template, item) in paths {
+            let path = template
+                .replace("{id}", "ses_aaaaaaaaaaaaaaaaaaaaaaaaaa")
+                .replace("{path}", "d/x.csv");
+            let documented: Vec<String> = METHODS
+                .iter()
+                .filter(|m| item.get(m.to_ascii_lowercase()).is_some())
+                .map(|m| m.to_string())
+                .collect();
+            if template == "/mcp" && Route::parse("POST", &path).is_err() {
+                // Documented for the MCP server, which another branch adds.
+                continue;
+            }
+            for method in METHODS {
+                let got = Route::parse(method, &path);
+                if documented.iter().any(|m| m == method) {
+                    assert!(got.is_ok(), "{method} {template}: {got:?}");
+                } else {
+                    let Err(ApiError::MethodNotAllowed { allow }) = got else {
+                        panic!("{method} {template}: {got:?}");
+                    };
+                    let allowed: Vec<&str> = allow.split(", ").collect();
+                    let mut want: Vec<&str> = documented.iter().map(String::as_str).collect();
+                    let mut have = allowed.clone();
+                    want.sort_unstable();
+                    have.sort_unstable();
+                    assert_eq!(have, want, "Allow of {template}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn unknown_paths_are_404() {
         for path in [
             "/",
@@ -145,6 +211,7 @@ mod tests {
     #[test]
     fn only_health_is_public() {
         assert!(!Route::Health.needs_auth());
+        assert!(!Route::OpenApi.needs_auth());
         assert!(Route::ListSessions.needs_auth());
     }
 }
