@@ -9,6 +9,7 @@ use super::{
     auth::KeyTable,
     branch_wire::{self, CheckpointRequest, ForkRequest},
     error::ApiError,
+    openapi,
     route::Route,
     wire::{self, CreateSessionRequest, ExecRequest, InlineFile, RunRequest, SessionPolicy},
 };
@@ -86,9 +87,10 @@ pub fn internal(context: &str, err: impl std::fmt::Display) -> ApiError {
 
 async fn dispatch(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     let url = req.url().map_err(|e| internal("url", e))?;
-    let route = Route::parse(req.method().as_ref(), url.path())?;
+    // The method as sent: `req.method()` reads any method it does not know (QUERY, ...) as GET.
+    let route = Route::parse(&req.inner().method(), url.path())?;
     if !route.needs_auth() {
-        return json_response(200, &json!({"status": "ok"}));
+        return public(&route, env);
     }
     if route == Route::Mcp {
         // A page of another origin must not drive the sandbox with a user's key (DNS rebinding).
@@ -104,7 +106,7 @@ async fn dispatch(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     }
     let tenant = authenticate(&req, env)?;
     match route {
-        Route::Health => json_response(200, &json!({"status": "ok"})),
+        Route::Health | Route::OpenApi => public(&route, env),
         Route::Mcp => super::mcp_http::handle(req, env).await,
         Route::CreateSession => {
             let body: CreateSessionRequest = read_body(&mut req).await?.unwrap_or_default();
@@ -279,6 +281,21 @@ fn idempotency_key(req: &Request) -> Result<Option<String>, ApiError> {
     Ok(Some(key))
 }
 
+/// The routes that need no API key: health and the OpenAPI document.
+fn public(route: &Route, env: &Env) -> Result<Response, ApiError> {
+    match route {
+        Route::OpenApi => {
+            let doc = openapi::document(&policy(env)).map_err(|e| internal("openapi", e))?;
+            let headers = Headers::new();
+            let _ = headers.set("content-type", "application/json");
+            Ok(Response::ok(doc)
+                .map_err(|e| internal("response", e))?
+                .with_headers(headers))
+        }
+        _ => json_response(200, &json!({"status": "ok"})),
+    }
+}
+
 /// The sandbox's own host and port, as the client reached it (for the fetch policy).
 fn origin(url: &worker::Url) -> Option<(String, u16)> {
     Some((url.host_str()?.to_string(), url.port_or_known_default()?))
@@ -372,8 +389,9 @@ fn inline_files(
     quotas: Quotas,
 ) -> Result<MemoryFiles, ApiError> {
     use base64::Engine as _;
-    let mut files = MemoryFiles::default();
-    let now = worker::Date::now().as_millis() as i64;
+    // Every entry is checked and decoded before any quota, so a malformed one is a 400 even
+    // when an earlier one is over a quota.
+    let mut decoded = Vec::with_capacity(given.len());
     for (raw, file) in given {
         let path = path::normalize(&raw).map_err(|e| ApiError::InvalidPath(e.to_string()))?;
         let (data, content_type) = match file {
@@ -398,6 +416,11 @@ fn inline_files(
                 (data, content_type)
             }
         };
+        decoded.push((path, data, content_type));
+    }
+    let mut files = MemoryFiles::default();
+    let now = worker::Date::now().as_millis() as i64;
+    for (path, data, content_type) in decoded {
         let size = data.len() as u64;
         let existing = files.files.get(&path).map(|f| f.data.len() as u64);
         quotas

@@ -6,6 +6,8 @@ use super::error::ApiError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     Health,
+    /// `GET /openapi.json`: the API's OpenAPI document.
+    OpenApi,
     CreateSession,
     ListSessions,
     GetSession(String),
@@ -34,7 +36,7 @@ pub enum Route {
 impl Route {
     /// Whether the route needs an API key.
     pub fn needs_auth(&self) -> bool {
-        !matches!(self, Route::Health)
+        !matches!(self, Route::Health | Route::OpenApi)
     }
 
     /// Matches `method` and `path` (without query string).
@@ -49,6 +51,10 @@ impl Route {
             ["mcp"] => match method {
                 "POST" => Ok(Route::Mcp),
                 _ => not_allowed("POST"),
+            },
+            ["openapi.json"] => match method {
+                "GET" | "HEAD" => Ok(Route::OpenApi),
+                _ => not_allowed("GET, HEAD"),
             },
             ["v1", "run"] => match method {
                 "POST" => Ok(Route::Run),
@@ -113,6 +119,8 @@ mod tests {
     #[test]
     fn matches_every_route() {
         assert_eq!(Route::parse("GET", "/healthz"), Ok(Route::Health));
+        assert_eq!(Route::parse("GET", "/openapi.json"), Ok(Route::OpenApi));
+        assert_eq!(Route::parse("HEAD", "/openapi.json"), Ok(Route::OpenApi));
         assert_eq!(
             Route::parse("POST", "/v1/sessions"),
             Ok(Route::CreateSession)
@@ -196,6 +204,91 @@ mod tests {
     }
 
     #[test]
+    fn methods_outside_the_standard_set_are_405_too() {
+        for method in ["QUERY", "PATCH", "OPTIONS", "TRACE", "get", "FOO"] {
+            assert_eq!(
+                Route::parse(method, "/openapi.json"),
+                Err(ApiError::MethodNotAllowed { allow: "GET, HEAD" }),
+                "{method}"
+            );
+            assert_eq!(
+                Route::parse(method, "/v1/sessions").map_err(|e| e.status()),
+                Err(405),
+                "{method}"
+            );
+        }
+    }
+
+    /// Every path and method of docs/openapi.json routes, and every other method answers 405
+    /// with the documented methods in `Allow`.
+    #[test]
+    fn the_document_lists_exactly_the_routes() {
+        let doc: serde_json::Value =
+            serde_json::from_str(crate::api::openapi::SOURCE).expect("json");
+        const METHODS: [&str; 9] = [
+            "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "QUERY",
+        ];
+        let paths = doc["paths"].as_object().expect("paths");
+        for (template, item) in paths {
+            let path = template
+                .replace("{id}", "ses_aaaaaaaaaaaaaaaaaaaaaaaaaa")
+                .replace("{path}", "d/x.csv")
+                .replace("{name}", "before-change");
+            let documented: Vec<String> = METHODS
+                .iter()
+                .filter(|m| item.get(m.to_ascii_lowercase()).is_some())
+                .map(|m| m.to_string())
+                .collect();
+            for method in METHODS {
+                let got = Route::parse(method, &path);
+                if documented.iter().any(|m| m == method) {
+                    assert!(got.is_ok(), "{method} {template}: {got:?}");
+                } else {
+                    let Err(ApiError::MethodNotAllowed { allow }) = got else {
+                        panic!("{method} {template}: {got:?}");
+                    };
+                    let allowed: Vec<&str> = allow.split(", ").collect();
+                    let mut want: Vec<&str> = documented.iter().map(String::as_str).collect();
+                    let mut have = allowed.clone();
+                    want.sort_unstable();
+                    have.sort_unstable();
+                    assert_eq!(have, want, "Allow of {template}");
+                }
+            }
+        }
+    }
+
+    /// And the reverse: every route the router knows is in the document.
+    #[test]
+    fn every_route_is_documented() {
+        let doc: serde_json::Value =
+            serde_json::from_str(crate::api::openapi::SOURCE).expect("json");
+        for (method, template) in [
+            ("GET", "/healthz"),
+            ("GET", "/openapi.json"),
+            ("POST", "/mcp"),
+            ("POST", "/v1/run"),
+            ("POST", "/v1/sessions"),
+            ("GET", "/v1/sessions"),
+            ("GET", "/v1/sessions/{id}"),
+            ("DELETE", "/v1/sessions/{id}"),
+            ("POST", "/v1/sessions/{id}/exec"),
+            ("POST", "/v1/sessions/{id}/fork"),
+            ("GET", "/v1/sessions/{id}/checkpoints"),
+            ("POST", "/v1/sessions/{id}/checkpoints"),
+            ("DELETE", "/v1/sessions/{id}/checkpoints/{name}"),
+            ("POST", "/v1/sessions/{id}/checkpoints/{name}/restore"),
+            ("GET", "/v1/sessions/{id}/files"),
+            ("PUT", "/v1/sessions/{id}/files/{path}"),
+        ] {
+            assert!(
+                doc["paths"][template][method.to_ascii_lowercase()].is_object(),
+                "{method} {template} is not in docs/openapi.json"
+            );
+        }
+    }
+
+    #[test]
     fn unknown_paths_are_404() {
         for path in [
             "/",
@@ -215,6 +308,7 @@ mod tests {
     #[test]
     fn only_health_is_public() {
         assert!(!Route::Health.needs_auth());
+        assert!(!Route::OpenApi.needs_auth());
         assert!(Route::ListSessions.needs_auth());
     }
 }

@@ -35,6 +35,7 @@ pub const MAX_ENV_VALUE: usize = 4096;
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSessionRequest {
+    #[serde(default, deserialize_with = "crate::engine::limits::whole_number")]
     pub ttl_seconds: Option<u64>,
     pub metadata: Option<BTreeMap<String, String>>,
     pub limits: Option<LimitsRequest>,
@@ -325,17 +326,31 @@ pub fn parse_body_within<T: DeserializeOwned>(
         .map_err(|e| ApiError::InvalidRequest(describe(&e)))
 }
 
-/// The first setting given as `null`: a top-level field, or a field of `limits`. (`input` is
-/// free-form JSON, where null is a value like any other.)
+/// The first setting given as `null`: a top-level field, a field of `limits`, or a field of an
+/// inline file of `files` (`{"text": "x", "base64": null}`). (Inside `input`, free-form JSON,
+/// null is a value like any other.)
 fn null_setting(body: &serde_json::Value) -> Option<String> {
     let fields = body.as_object()?;
+    let null_field = |value: &serde_json::Value| {
+        value
+            .as_object()
+            .and_then(|o| o.iter().find(|(_, v)| v.is_null()))
+            .map(|(name, _)| name.clone())
+    };
     for (name, value) in fields {
         if value.is_null() {
             return Some(name.clone());
         }
         if name == "limits" {
-            if let Some((inner, _)) = value.as_object()?.iter().find(|(_, v)| v.is_null()) {
+            if let Some(inner) = null_field(value) {
                 return Some(format!("limits.{inner}"));
+            }
+        }
+        if name == "files" {
+            for (path, file) in value.as_object().into_iter().flatten() {
+                if let Some(inner) = null_field(file) {
+                    return Some(format!("files.{path}.{inner}"));
+                }
             }
         }
     }
@@ -393,10 +408,20 @@ mod tests {
         let message = err.message();
         assert!(message.starts_with("`ttl_seconds`"), "{message}");
         assert!(message.contains("non-negative integer"), "{message}");
+        let whole = parse::<CreateSessionRequest>(r#"{"ttl_seconds":60.0}"#).expect("60.0 is 60");
+        assert_eq!(whole.and_then(|r| r.ttl_seconds), Some(60));
         let err = parse::<CreateSessionRequest>(r#"{"ttl_seconds":null}"#).expect_err("null");
         assert!(err.message().contains("ttl_seconds"), "{}", err.message());
         let err = parse::<CreateSessionRequest>(r#"{"limits":{"fuel":null}}"#).expect_err("null");
         assert!(err.message().contains("limits.fuel"), "{}", err.message());
+        for body in [
+            r#"{"code":"1","files":{"a":{"text":"x","base64":null}}}"#,
+            r#"{"code":"1","files":{"a":{"text":"x","content_type":null}}}"#,
+        ] {
+            let err = parse::<RunRequest>(body).expect_err(body);
+            assert_eq!(err.code(), "invalid_request", "{body}");
+            assert!(err.message().contains("`files.a."), "{}", err.message());
+        }
         let ok =
             parse::<ExecRequest>(r#"{"code":"input","input":{"a":null}}"#).expect("null input");
         assert!(ok.is_some());

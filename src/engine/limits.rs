@@ -1,6 +1,6 @@
 //! Per-execution limits: their defaults, the deployment's ceilings, and per-session overrides.
 
-use serde::{Deserialize, Serialize};
+use serde::{de, Deserialize, Deserializer, Serialize};
 
 /// The limits one execution runs under, and the session's file quotas.
 ///
@@ -92,7 +92,7 @@ impl Limits {
     }
 
     /// Field names and values, for messages and for walking every limit.
-    fn fields(&self) -> [(&'static str, u64); 12] {
+    pub fn fields(&self) -> [(&'static str, u64); 12] {
         [
             ("fuel", self.fuel),
             ("memory_bytes", self.memory_bytes),
@@ -114,18 +114,57 @@ impl Limits {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsRequest {
+    #[serde(default, deserialize_with = "whole_number")]
     pub fuel: Option<u64>,
+    #[serde(default, deserialize_with = "whole_number")]
     pub memory_bytes: Option<u64>,
+    #[serde(default, deserialize_with = "whole_number")]
     pub output_bytes: Option<u64>,
+    #[serde(default, deserialize_with = "whole_number")]
     pub result_bytes: Option<u64>,
+    #[serde(default, deserialize_with = "whole_number")]
     pub source_bytes: Option<u64>,
+    #[serde(default, deserialize_with = "whole_number")]
     pub nesting_depth: Option<u64>,
+    #[serde(default, deserialize_with = "whole_number")]
     pub recursion_depth: Option<u64>,
+    #[serde(default, deserialize_with = "whole_number")]
     pub file_bytes: Option<u64>,
+    #[serde(default, deserialize_with = "whole_number")]
     pub files_bytes: Option<u64>,
+    #[serde(default, deserialize_with = "whole_number")]
     pub files_count: Option<u64>,
+    #[serde(default, deserialize_with = "whole_number")]
     pub fetch_requests: Option<u64>,
+    #[serde(default, deserialize_with = "whole_number")]
     pub fetch_bytes: Option<u64>,
+}
+
+/// A JSON number that is a non-negative integer, also when written with a fraction of zero
+/// (`235.0`): JSON Schema's `integer`, which the OpenAPI document promises.
+pub fn whole_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    struct Whole;
+    impl de::Visitor<'_> for Whole {
+        type Value = u64;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a non-negative integer")
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<u64, E> {
+            Ok(v)
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<u64, E> {
+            u64::try_from(v).map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<u64, E> {
+            // 2^64 is the first float past u64::MAX.
+            if v.fract() == 0.0 && (0.0..18_446_744_073_709_551_616.0).contains(&v) {
+                Ok(v as u64)
+            } else {
+                Err(E::invalid_value(de::Unexpected::Float(v), &self))
+            }
+        }
+    }
+    d.deserialize_any(Whole).map(Some)
 }
 
 impl LimitsRequest {
@@ -212,6 +251,22 @@ mod tests {
             ..Default::default()
         };
         assert!(req.resolve(Limits::default(), ceiling).is_err());
+    }
+
+    #[test]
+    fn integers_may_be_written_with_a_zero_fraction() {
+        let req: LimitsRequest =
+            serde_json::from_str(r#"{"fuel": 235.0, "files_count": 7}"#).expect("whole numbers");
+        assert_eq!((req.fuel, req.files_count), (Some(235), Some(7)));
+        for bad in [
+            r#"{"fuel": 1.5}"#,
+            r#"{"fuel": -1}"#,
+            r#"{"fuel": -1.0}"#,
+            r#"{"fuel": "1"}"#,
+        ] {
+            let err = serde_json::from_str::<LimitsRequest>(bad).expect_err(bad);
+            assert!(err.to_string().contains("non-negative integer"), "{err}");
+        }
     }
 
     #[test]

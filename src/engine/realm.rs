@@ -163,14 +163,16 @@ impl Engine {
             .map_err(|e| e.to_string())?;
         // Fuel bounds loops; Boa's per-frame loop counter would only add a second, weaker limit.
         ctx.runtime_limits_mut().disable_loop_iteration_limit();
-        ctx.runtime_limits_mut()
-            .set_recursion_limit(limits.recursion_depth as usize);
+        // The realm's own setup (prelude, hooks) runs under Boa's default recursion limit; the
+        // session's `recursion_depth`, which may be as low as 1, bounds only the cells.
         let console = Rc::new(RefCell::new(ConsoleSink::new(limits.output_bytes as usize)));
         console::install(&mut ctx, console.clone()).map_err(|e| e.to_string())?;
         host::install_seeded_random(&mut ctx, seed).map_err(|e| e.to_string())?;
         let queue = guest_io::Queue::default();
         guest_io::install(&mut ctx, queue.clone(), env).map_err(|e| e.to_string())?;
         let hooks = Hooks::new(&mut ctx)?;
+        ctx.runtime_limits_mut()
+            .set_recursion_limit(limits.recursion_depth as usize);
         let base_in_use = budget::memory_in_use() as u64;
         Ok(Self {
             ctx,

@@ -516,3 +516,45 @@ fn an_async_cell_ends_with_the_value_of_a_method_call() {
         assert_eq!(out.value, want, "{code}");
     }
 }
+
+#[test]
+fn every_limit_at_its_minimum_still_makes_a_realm_that_answers() {
+    // Each limit is valid from 1 (docs/openapi.json): a realm under any of them at 1, or all of
+    // them at 1, must be made and run a cell to an outcome (a limit stopping the cell is one).
+    let names = Limits::default().fields().map(|(name, _)| name);
+    let mut all = Limits::default();
+    for name in names {
+        *field_of(&mut all, name) = 1;
+    }
+    let cases = names.into_iter().map(|name| {
+        let mut limits = Limits::default();
+        *field_of(&mut limits, name) = 1;
+        (name, limits)
+    });
+    for (name, limits) in cases.chain([("all", all)]) {
+        let mut e = Engine::new(42, limits).unwrap_or_else(|err| panic!("{name}: {err}"));
+        let out = run(&mut e, "1 + 1");
+        assert!(
+            matches!(out.status, Status::Ok | Status::Limit),
+            "{name}: {out:?}"
+        );
+    }
+}
+
+fn field_of<'a>(limits: &'a mut Limits, name: &str) -> &'a mut u64 {
+    match name {
+        "fuel" => &mut limits.fuel,
+        "memory_bytes" => &mut limits.memory_bytes,
+        "output_bytes" => &mut limits.output_bytes,
+        "result_bytes" => &mut limits.result_bytes,
+        "source_bytes" => &mut limits.source_bytes,
+        "nesting_depth" => &mut limits.nesting_depth,
+        "recursion_depth" => &mut limits.recursion_depth,
+        "file_bytes" => &mut limits.file_bytes,
+        "files_bytes" => &mut limits.files_bytes,
+        "files_count" => &mut limits.files_count,
+        "fetch_requests" => &mut limits.fetch_requests,
+        "fetch_bytes" => &mut limits.fetch_bytes,
+        other => panic!("unknown limit {other}"),
+    }
+}

@@ -92,7 +92,9 @@ fn decode_cursor(cursor: &str) -> Option<String> {
         .step_by(2)
         .map(|i| u8::from_str_radix(cursor.get(i..i + 2)?, 16).ok())
         .collect();
-    String::from_utf8(bytes?).ok()
+    // Any hex string is a cursor: one this route did not give starts the page after that
+    // string (bytes that are not UTF-8 read as U+FFFD).
+    Some(String::from_utf8_lossy(&bytes?).into_owned())
 }
 
 /// `GET`/`HEAD` of one file, with `Range` and `If-None-Match`.
