@@ -8,7 +8,7 @@
 //! checkpoints) take a turn ([`Turns`]) and run one at a time in arrival order, even while a
 //! cell waits for I/O; so a session never expires or is deleted under a running cell.
 
-use std::cell::RefCell;
+use std::{cell::RefCell, rc::Rc};
 
 use serde_json::json;
 use worker::{durable_object, DurableObject, Env, Method, Request, Response, ScheduledTime, State};
@@ -16,6 +16,7 @@ use worker::{durable_object, DurableObject, Env, Method, Request, Response, Sche
 use crate::{
     api::{
         error::ApiError,
+        events::{self, EventStream},
         handler::{internal, json_response},
         wire,
     },
@@ -23,7 +24,7 @@ use crate::{
     files::staging::Quotas,
     host_io::{CellIo, Files},
     ids,
-    instance::{self, pool::Pool, WasmEngines},
+    instance::{self, pool::Pool, OutputSink, WasmEngines},
     net::{client::Client, policy::AllowList},
     session::{
         files,
@@ -62,10 +63,16 @@ thread_local! {
 
 #[durable_object]
 pub struct SessionObject {
+    core: Rc<Core>,
+}
+
+/// The object itself, shared with the task of a streaming exec (which goes on after its
+/// request has answered, holding the session's turn).
+struct Core {
     state: State,
     env: Env,
     inner: Shared,
-    turns: Turns,
+    turns: Rc<Turns>,
 }
 
 /// The object's in-memory state. Built with panic=unwind, the runtime glue requires the object
@@ -101,14 +108,26 @@ fn now_ms() -> i64 {
 impl DurableObject for SessionObject {
     fn new(state: State, env: Env) -> Self {
         Self {
-            state,
-            env,
-            inner: Shared(RefCell::new(Inner::default())),
-            turns: Turns::default(),
+            core: Rc::new(Core {
+                state,
+                env,
+                inner: Shared(RefCell::new(Inner::default())),
+                turns: Rc::default(),
+            }),
         }
     }
 
-    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+    async fn fetch(&self, req: Request) -> worker::Result<Response> {
+        self.core.fetch(req).await
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        self.core.alarm().await
+    }
+}
+
+impl Core {
+    async fn fetch(self: &Rc<Self>, mut req: Request) -> worker::Result<Response> {
         let path = req.path();
         let result = match (req.method(), path.as_str()) {
             (Method::Post, protocol::CREATE) => match req.json::<CreateCommand>().await {
@@ -122,7 +141,11 @@ impl DurableObject for SessionObject {
             }
             (Method::Post, protocol::EXEC) => {
                 let origin = req.headers().get(protocol::ORIGIN_HEADER).ok().flatten();
+                let accept = req.headers().get("accept").ok().flatten();
                 match req.json::<crate::api::wire::ExecRequest>().await {
+                    Ok(cmd) if events::wants_stream(accept.as_deref()) => {
+                        self.exec_stream(cmd, origin).await
+                    }
                     Ok(cmd) => {
                         let _turn = self.turns.take().await;
                         self.exec(&cmd.code, cmd.input.as_ref(), origin.as_deref())
@@ -183,7 +206,7 @@ impl DurableObject for SessionObject {
     }
 }
 
-impl SessionObject {
+impl Core {
     fn sql(&self) -> worker::SqlStorage {
         self.state.storage().sql()
     }
@@ -359,6 +382,7 @@ impl SessionObject {
             store: SqlStore(self.sql()),
             engines: WasmEngines {
                 limits: record.limits(),
+                sink: None,
             },
         }
     }
@@ -403,13 +427,10 @@ impl SessionObject {
         drop(evicted);
     }
 
-    async fn exec(
-        &self,
-        code: &str,
-        input: Option<&serde_json::Value>,
-        origin: Option<&str>,
-    ) -> Result<Response, ApiError> {
-        let Some(mut record) = self.load()? else {
+    /// The session an exec runs in (holding the turn), or 404. An expired session whose alarm
+    /// is late is removed here.
+    async fn exec_record(&self) -> Result<SessionRecord, ApiError> {
+        let Some(record) = self.load()? else {
             return Err(ApiError::session_not_found());
         };
         if record.expires_at() <= now_ms() {
@@ -417,6 +438,85 @@ impl SessionObject {
             self.destroy(&record).await?;
             return Err(ApiError::session_not_found());
         }
+        Ok(record)
+    }
+
+    async fn exec(
+        &self,
+        code: &str,
+        input: Option<&serde_json::Value>,
+        origin: Option<&str>,
+    ) -> Result<Response, ApiError> {
+        let record = self.exec_record().await?;
+        let answer = self.run_exec(record, code, input, origin, None).await?;
+        let response = json_response(200, &answer.body)?;
+        if let Some(woke) = answer.woke {
+            // How the session was rebuilt for this cell (README: "Durability").
+            let _ = response.headers().set(
+                WAKE_HEADER,
+                &format!(
+                    "restored={}; replayed={}",
+                    woke.restored, woke.replayed_cells
+                ),
+            );
+        }
+        if let Some(meta) = &answer.checkpointed {
+            let _ = response.headers().set(
+                CHECKPOINT_HEADER,
+                &format!(
+                    "memory_bytes={}; image_bytes={}",
+                    meta.memory_bytes, meta.image_bytes
+                ),
+            );
+        }
+        Ok(response)
+    }
+
+    /// An exec answered with server-sent events (`api::events`): errors found before the cell
+    /// starts (no such session) are plain JSON; then the stream is returned and the cell runs in
+    /// a task that holds the session's turn until it has ended and been committed, exactly as a
+    /// plain exec, and sends the plain answer's body as the `result` event.
+    async fn exec_stream(
+        self: &Rc<Self>,
+        cmd: crate::api::wire::ExecRequest,
+        origin: Option<String>,
+    ) -> Result<Response, ApiError> {
+        let turn = self.turns.take_owned().await;
+        let record = self.exec_record().await?;
+        let (stream, response) = EventStream::new().map_err(|e| internal("stream", e))?;
+        stream.start_heartbeat(crate::api::handler::heartbeat_ms(&self.env));
+        let sink = stream.output_sink(events::YIELD_FUEL);
+        let core = self.clone();
+        worker::wasm_bindgen_futures::spawn_local(async move {
+            let _turn = turn;
+            let answer = core
+                .run_exec(
+                    record,
+                    &cmd.code,
+                    cmd.input.as_ref(),
+                    origin.as_deref(),
+                    Some(sink),
+                )
+                .await;
+            let body = match answer {
+                Ok(answer) => answer.body,
+                Err(e) => serde_json::from_str(&e.body()).unwrap_or_default(),
+            };
+            stream.send(&events::result_event(&body));
+            stream.close();
+        });
+        Ok(response)
+    }
+
+    /// Runs one cell in the session (the caller holds the turn); `sink` streams its output.
+    async fn run_exec(
+        &self,
+        mut record: SessionRecord,
+        code: &str,
+        input: Option<&serde_json::Value>,
+        origin: Option<&str>,
+        sink: Option<OutputSink>,
+    ) -> Result<ExecAnswer, ApiError> {
         let now = now_ms();
         let limits = record.limits();
         let allow = AllowList::parse(&record.network_rules()).unwrap_or_default();
@@ -432,13 +532,22 @@ impl SessionObject {
             code: code.to_string(),
             now_ms: now as f64,
             input: input.cloned(),
+            yield_fuel: 0,
         };
         let mut warm = self.check_out();
-        let parts = self.parts(&record);
+        if let Some(live) = warm.instance.as_mut() {
+            live.sink = sink.clone();
+        }
+        let mut parts = self.parts(&record);
+        // A wake makes the instance with the sink already set.
+        parts.engines.sink = sink;
         let result = parts
             .service()
             .exec(&mut record, &mut warm, &cell, &mut io, now_ms)
             .await;
+        if let Some(live) = warm.instance.as_mut() {
+            live.sink = None;
+        }
         self.check_in(warm);
         let done = result.map_err(service_error)?;
         let outcome = done.outcome;
@@ -452,30 +561,11 @@ impl SessionObject {
         }
         self.sync_metadata(&record, now);
         self.schedule_alarm(&record).await;
-        let response = json_response(
-            200,
-            &wire::exec_result(&outcome, record.execution_count, duration_ms),
-        )?;
-        if let Some(woke) = done.woke {
-            // How the session was rebuilt for this cell (README: "Durability").
-            let _ = response.headers().set(
-                WAKE_HEADER,
-                &format!(
-                    "restored={}; replayed={}",
-                    woke.restored, woke.replayed_cells
-                ),
-            );
-        }
-        if let Some(meta) = &done.checkpointed {
-            let _ = response.headers().set(
-                CHECKPOINT_HEADER,
-                &format!(
-                    "memory_bytes={}; image_bytes={}",
-                    meta.memory_bytes, meta.image_bytes
-                ),
-            );
-        }
-        Ok(response)
+        Ok(ExecAnswer {
+            body: wire::exec_result(&outcome, record.execution_count, duration_ms),
+            woke: done.woke,
+            checkpointed: done.checkpointed,
+        })
     }
 
     /// Checkpoints an idle session whose instance is live (one that is not would have to be
@@ -517,6 +607,13 @@ impl SessionObject {
             }
         });
     }
+}
+
+/// What an exec answers: the body, and how the session was rebuilt and checkpointed.
+struct ExecAnswer {
+    body: serde_json::Value,
+    woke: Option<crate::session::service::WakeReport>,
+    checkpointed: Option<crate::session::checkpoint::CheckpointMeta>,
 }
 
 /// The session service's storage and engine, owned for the length of one request.
