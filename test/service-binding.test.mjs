@@ -3,6 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { api, startSandbox } from './harness.mjs';
+import { streamPost } from './sse.mjs';
 
 let sandbox;
 let alice;
@@ -57,5 +58,24 @@ describe('through a service binding', () => {
     const gone = await alice.req('GET', `/v1/sessions/${id}`);
     assert.equal(gone.status, 404, gone.text);
     assert.equal(gone.json?.error?.code, 'not_found');
+  });
+
+  test('a streaming exec arrives event by event through the binding', async () => {
+    const created = await alice.req('POST', '/v1/sessions', { body: { limits: { fuel: 1_500_000_000 } } });
+    assert.equal(created.status, 201, created.text);
+    const { id } = created.json;
+    const code = `console.log('started'); let s = 0; for (let i = 0; i < 4e6; i++) { s += i % 7 } console.log('done'); s`;
+    const res = await streamPost(sandbox.url, sandbox.keys.alice, `/v1/sessions/${id}/exec`, { code });
+    assert.equal(res.status, 200, res.text.slice(0, 500));
+    assert.match(res.headers.get('content-type'), /^text\/event-stream/);
+    assert.deepEqual(
+      res.events.map((e) => [e.event, e.data.text ?? e.data.status]),
+      [['stdout', 'started'], ['stdout', 'done'], ['result', 'ok']],
+    );
+    const [first, , result] = res.events;
+    assert.equal(result.data.execution_count, 1);
+    assert.deepEqual(result.data.logs.stdout, ['started', 'done']);
+    // Incremental: the first line came long before the result, in the same run.
+    assert.ok(first.at < result.at * 0.2, `first event at ${first.at} ms, result at ${result.at} ms`);
   });
 });

@@ -9,6 +9,7 @@ use super::{
     auth::KeyTable,
     branch_wire::{self, CheckpointRequest, ForkRequest},
     error::ApiError,
+    events::{self, EventStream},
     openapi,
     route::Route,
     wire::{self, CreateSessionRequest, ExecRequest, InlineFile, RunRequest, SessionPolicy},
@@ -167,7 +168,7 @@ async fn dispatch(mut req: Request, env: &Env) -> Result<Response, ApiError> {
             let body: RunRequest = read_body_within(&mut req, wire::MAX_RUN_BODY_BYTES)
                 .await?
                 .ok_or_else(|| ApiError::InvalidRequest("missing field `code`".into()))?;
-            run_once(env, body, origin(&url)).await
+            run_once(env, body, origin(&url), wants_stream(&req)).await
         }
         Route::Exec(id) => {
             let id = session_id(&id)?;
@@ -178,6 +179,9 @@ async fn dispatch(mut req: Request, env: &Env) -> Result<Response, ApiError> {
             let request = object_request(Method::Post, protocol::EXEC, Some(&body))?;
             if let Some(key) = key {
                 let _ = request.headers().set(protocol::IDEMPOTENCY_HEADER, &key);
+            }
+            if wants_stream(&req) {
+                let _ = request.headers().set("accept", events::EVENT_STREAM);
             }
             if let Some((host, port)) = origin(&url) {
                 let _ = request
@@ -333,12 +337,29 @@ fn file_request(req: &Request, path: &str) -> Result<Request, ApiError> {
     .map_err(|e| internal("request", e))
 }
 
+/// Whether the request asks for server-sent events (`Accept: text/event-stream`).
+fn wants_stream(req: &Request) -> bool {
+    events::wants_stream(req.headers().get("accept").ok().flatten().as_deref())
+}
+
+/// Keepalive interval of streams: `STREAM_HEARTBEAT_MS`, or the default.
+pub fn heartbeat_ms(env: &Env) -> u64 {
+    env.var("STREAM_HEARTBEAT_MS")
+        .ok()
+        .and_then(|v| v.to_string().parse().ok())
+        .filter(|&ms| ms > 0)
+        .unwrap_or(events::DEFAULT_HEARTBEAT_MS)
+}
+
 /// `POST /v1/run`: a fresh engine instance in this Worker (no Durable Object round trip), dropped
-/// after; the same cell driver as sessions.
+/// after; the same cell driver as sessions. With `stream`, the answer is an event stream (see
+/// `api::events`) and the cell runs after it is returned; errors found before the cell starts
+/// are still plain JSON.
 async fn run_once(
     env: &Env,
     body: RunRequest,
     origin: Option<(String, u16)>,
+    stream: bool,
 ) -> Result<Response, ApiError> {
     let policy = policy(env);
     let limits = body
@@ -357,7 +378,7 @@ async fn run_once(
         limits,
         env: secrets,
     };
-    let engines = instance::WasmEngines { limits };
+    let engines = instance::WasmEngines { limits, sink: None };
     let mut live = engines
         .fresh(
             &init,
@@ -365,12 +386,35 @@ async fn run_once(
         )
         .map_err(|e| internal("engine", e))?;
     let client = Client::new(allow, origin, &limits);
-    let mut io = CellIo::new(Files::Memory(files), quotas, client, started as i64);
+    let io = CellIo::new(Files::Memory(files), quotas, client, started as i64);
     let cell = StartMessage {
         code: body.code,
         now_ms: started as f64,
         input: body.input,
+        yield_fuel: 0,
     };
+    if !stream {
+        let result = run_cell(live, cell, io, started).await;
+        return json_response(200, &result);
+    }
+    let (events, response) = EventStream::new().map_err(|e| internal("stream", e))?;
+    live.sink = Some(events.output_sink(events::YIELD_FUEL));
+    events.start_heartbeat(heartbeat_ms(env));
+    worker::wasm_bindgen_futures::spawn_local(async move {
+        let result = run_cell(live, cell, io, started).await;
+        events.send(&events::result_event(&result));
+        events.close();
+    });
+    Ok(response)
+}
+
+/// Runs a one-shot cell; its answer's body.
+async fn run_cell(
+    mut live: instance::Live,
+    cell: StartMessage,
+    mut io: CellIo<'static>,
+    started: u64,
+) -> serde_json::Value {
     let outcome = service::drive(&mut live, &cell, &mut io).await;
     let duration_ms = worker::Date::now().as_millis().saturating_sub(started);
     let mut result = wire::exec_result(&outcome, 1, duration_ms);
@@ -380,7 +424,7 @@ async fn run_once(
         Vec::new()
     };
     result["files"] = serde_json::Value::Array(written);
-    json_response(200, &result)
+    result
 }
 
 /// A run's input files, checked like uploads: path rules, then quotas.

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod branch_wire;
 pub mod error;
+pub mod events;
 pub mod openapi;
 pub mod route;
 pub mod wire;

@@ -28,7 +28,7 @@ use super::{
 };
 
 /// Changes whenever a message's shape changes; host and module must agree.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// What the host asks of the engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +66,52 @@ pub struct StartMessage {
     pub code: String,
     pub now_ms: f64,
     pub input: Option<serde_json::Value>,
+    /// Stream the cell's console output: every this many units of fuel, and before each I/O
+    /// step and the end, the engine calls `env.engine_yield(ptr, len)` with the lines written
+    /// since the last call ([`encode_output`]). 0 (the default): no calls.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub yield_fuel: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// One console line as a cell wrote it (one entry of `stdout` or `stderr`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputLine {
+    pub stderr: bool,
+    pub text: String,
+}
+
+/// Console lines for `engine_yield`: a list ([u32 count], then each [u32 len][bytes]) of
+/// items `[0 stdout | 1 stderr][UTF-8 text]`.
+pub fn encode_output(lines: &[OutputLine]) -> Vec<u8> {
+    list(
+        lines
+            .iter()
+            .map(|line| {
+                let mut item = Vec::with_capacity(1 + line.text.len());
+                item.push(u8::from(line.stderr));
+                item.extend_from_slice(line.text.as_bytes());
+                item
+            })
+            .collect::<Vec<_>>()
+            .into_iter(),
+    )
+}
+
+pub fn decode_output(bytes: &[u8]) -> Result<Vec<OutputLine>, String> {
+    unlist(bytes)?
+        .into_iter()
+        .map(|item| {
+            let (&kind, text) = item.split_first().ok_or("empty output line")?;
+            Ok(OutputLine {
+                stderr: kind == 1,
+                text: String::from_utf8(text.to_vec()).map_err(|e| e.to_string())?,
+            })
+        })
+        .collect()
 }
 
 /// The engine's answer to one call.
@@ -356,6 +402,7 @@ mod tests {
             code: "await fs.readFile('x')".into(),
             now_ms: 1.5,
             input: Some(serde_json::json!({"a": [1, 2]})),
+            yield_fuel: 0,
         };
         let replies = vec![
             Reply::Bytes(Rc::new(vec![9; 10])),

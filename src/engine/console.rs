@@ -15,7 +15,10 @@ use boa_engine::{
     Context, JsResult, JsString, JsValue, JsVariant, NativeFunction,
 };
 
-use super::inspect::{self, format_args_with, InspectOptions};
+use super::{
+    abi::OutputLine,
+    inspect::{self, format_args_with, InspectOptions},
+};
 
 pub use super::outcome::Logs;
 
@@ -29,6 +32,9 @@ pub struct ConsoleSink {
     counts: HashMap<String, u64>,
     /// Start times of `console.time` labels, in nanoseconds of the context's clock.
     timers: HashMap<String, u128>,
+    /// While the cell's output streams: the lines written since the last
+    /// [`ConsoleSink::take_live`], in the order written across both streams.
+    live: Option<Vec<OutputLine>>,
 }
 
 /// Output streams.
@@ -56,7 +62,18 @@ impl ConsoleSink {
             indent: 0,
             counts: HashMap::new(),
             timers: HashMap::new(),
+            live: None,
         }
+    }
+
+    /// Starts (or stops) keeping each line for [`ConsoleSink::take_live`] too.
+    pub fn set_live(&mut self, on: bool) {
+        self.live = on.then(Vec::new);
+    }
+
+    /// The lines written since the last call (none when output does not stream).
+    pub fn take_live(&mut self) -> Vec<OutputLine> {
+        self.live.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// Returns the recorded output and starts again with empty logs (the byte budget is
@@ -118,6 +135,16 @@ impl ConsoleSink {
             }
             line.truncate(cut);
             self.logs.bytes += cut + 1;
+        }
+        if let Some(live) = self.live.as_mut() {
+            // The streamed copy is the host's: a streamed cell uses what a plain one does. It is
+            // freed by the budget's yield hook (uncounted too) or after the step.
+            boa_engine::budget::uncounted(|| {
+                live.push(OutputLine {
+                    stderr: stream == Stream::Stderr,
+                    text: line.clone(),
+                })
+            });
         }
         match stream {
             Stream::Stdout => self.logs.stdout.push(line),

@@ -20,6 +20,10 @@ use super::{
 extern "C" {
     fn engine_panic(ptr: *const u8, len: usize);
     fn engine_oom(bytes: usize);
+    /// Console output of a streaming cell ([`abi::encode_output`]). The host may suspend the
+    /// call (JSPI) to send it and let its event loop run; the module's state is untouched
+    /// meanwhile, and the host makes no other call into the instance until this one returns.
+    fn engine_yield(ptr: *const u8, len: usize);
 }
 
 /// The instance's state. The module is single-threaded; a `RefCell` keeps the borrows honest.
@@ -93,7 +97,12 @@ pub extern "C" fn engine_call(op: u32) -> usize {
 fn run(engine: &mut Engine, op: Op, input: &[u8]) -> Answer {
     match op {
         Op::Start => match serde_json::from_slice::<StartMessage>(input) {
-            Ok(cell) => Answer::Step(engine.start(&cell.code, cell.now_ms, cell.input.as_ref())),
+            Ok(cell) => {
+                let sink: Option<super::OutputSink> =
+                    (cell.yield_fuel > 0).then(|| std::rc::Rc::new(send_output) as _);
+                engine.stream_output(sink, cell.yield_fuel);
+                Answer::Step(engine.start(&cell.code, cell.now_ms, cell.input.as_ref()))
+            }
             Err(e) => Answer::Refused(format!("start message: {e}")),
         },
         Op::Resume => match abi::decode_replies(input) {
@@ -111,6 +120,13 @@ fn run(engine: &mut Engine, op: Op, input: &[u8]) -> Answer {
         },
         Op::Init => Answer::Refused("init twice".into()),
     }
+}
+
+/// Hands a streaming cell's new console lines to the host.
+fn send_output(lines: &[abi::OutputLine]) {
+    let bytes = abi::encode_output(lines);
+    // SAFETY: the host copies `len` bytes from `ptr` before this returns.
+    unsafe { engine_yield(bytes.as_ptr(), bytes.len()) }
 }
 
 /// Reports a failed allocation to the host before the module traps (the allocator calls this

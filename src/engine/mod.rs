@@ -38,4 +38,4 @@ pub use io::{Reply, Request};
 pub use limits::Limits;
 pub use outcome::{internal_error, GuestError, Logs, Outcome, Status, Step, Usage};
 #[cfg(feature = "realm")]
-pub use realm::Engine;
+pub use realm::{Engine, OutputSink};

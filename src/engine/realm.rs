@@ -26,6 +26,7 @@ use boa_engine::{
 };
 
 use super::{
+    abi::OutputLine,
     alloc,
     console::{self, ConsoleSink, Logs},
     encode::{self, EncodeLimits},
@@ -46,6 +47,29 @@ const WRAPPER_NESTING: usize = 8;
 enum Mode {
     Execute,
     Replay,
+}
+
+/// Where a cell's console output streams to (see [`Engine::stream_output`]).
+pub type OutputSink = Rc<dyn Fn(&[OutputLine])>;
+
+thread_local! {
+    /// The streaming cell's console and sink, for the budget's yield hook (a plain `fn`).
+    static STREAMING: RefCell<Option<(Rc<RefCell<ConsoleSink>>, OutputSink)>> =
+        const { RefCell::new(None) };
+}
+
+/// The budget's yield hook: hands the lines written since the last flush to the sink (also when
+/// there are none, so the host can run its event loop during a long computation).
+fn flush_streaming() {
+    let Some((console, sink)) = STREAMING.with_borrow(|s| s.clone()) else {
+        return;
+    };
+    // A console method never runs guest code, so the sink is not borrowed at an instruction.
+    let lines = match console.try_borrow_mut() {
+        Ok(mut console) => console.take_live(),
+        Err(_) => return,
+    };
+    sink(&lines);
 }
 
 /// A session's realm.
@@ -71,6 +95,8 @@ pub struct Engine {
     in_flight: Vec<ResolvingFunctions>,
     /// The cell that is waiting for I/O, if any.
     cell: Option<RunningCell>,
+    /// The running cell's output sink and how often (fuel) it is called.
+    output: Option<(OutputSink, u64)>,
 }
 
 /// A cell between steps: what it completed with so far and what it has left to spend.
@@ -187,6 +213,7 @@ impl Engine {
             queue,
             in_flight: Vec::new(),
             cell: None,
+            output: None,
         })
     }
 
@@ -237,6 +264,15 @@ impl Engine {
         }
     }
 
+    /// Streams the next cell's console output to `sink` (until that cell ends): about every
+    /// `every_fuel` units of fuel (0: never during a computation) and at the end of each step
+    /// (before an I/O step, and before the cell's outcome), with the lines written since the
+    /// last call, in order; also with none, so the host gets control back regularly.
+    pub fn stream_output(&mut self, sink: Option<OutputSink>, every_fuel: u64) {
+        self.console.borrow_mut().set_live(sink.is_some());
+        self.output = sink.map(|sink| (sink, every_fuel));
+    }
+
     /// Starts one cell for the user. It ends at once ([`Step::Done`]) unless it waits for I/O.
     pub fn start(&mut self, code: &str, now_ms: f64, input: Option<&serde_json::Value>) -> Step {
         self.reclaim();
@@ -267,6 +303,8 @@ impl Engine {
         input: Option<&serde_json::Value>,
         replies: Vec<Reply>,
     ) -> Outcome {
+        // A replay never streams.
+        self.stream_output(None, 0);
         // Replayed cells make the same garbage as they did live: collect it the same way.
         self.reclaim();
         let fuel = self.limits.fuel.saturating_mul(REPLAY_HEADROOM);
@@ -352,6 +390,10 @@ impl Engine {
             ));
         };
         let memory_budget = cell.memory_left.saturating_sub(cell.memory_used);
+        if let Some((sink, every)) = &self.output {
+            STREAMING.set(Some((self.console.clone(), sink.clone())));
+            budget::set_yield(*every, Some(flush_streaming));
+        }
         budget::begin(
             cell.fuel_left,
             usize::try_from(memory_budget).unwrap_or(usize::MAX),
@@ -369,6 +411,12 @@ impl Engine {
         let step_peak = budget::memory_peak() as u64;
         let fuel_left = budget::fuel();
         let tripped = budget::end();
+        if self.output.is_some() {
+            budget::set_yield(0, None);
+            // What the step wrote goes out before its I/O requests or the cell's outcome.
+            flush_streaming();
+            STREAMING.set(None);
+        }
         let Some(cell) = self.cell.as_mut() else {
             return Step::done(Outcome::stopped(
                 internal_error("the cell vanished"),
@@ -415,6 +463,9 @@ impl Engine {
 
     /// Ends the cell: encodes its result, or reports what stopped it.
     fn end_cell(&mut self, stopped: Option<GuestError>) -> Outcome {
+        if self.output.take().is_some() {
+            self.console.borrow_mut().set_live(false);
+        }
         self.queue.borrow_mut().clear();
         self.in_flight.clear();
         let logs = self.console.borrow_mut().take();

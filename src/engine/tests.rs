@@ -1,5 +1,8 @@
 use super::*;
 use serde_json::json;
+use std::{cell::RefCell, rc::Rc};
+
+use crate::engine::abi::OutputLine;
 
 fn engine() -> Engine {
     Engine::new(42, Limits::default()).expect("engine")
@@ -557,4 +560,115 @@ fn field_of<'a>(limits: &'a mut Limits, name: &str) -> &'a mut u64 {
         "fetch_bytes" => &mut limits.fetch_bytes,
         other => panic!("unknown limit {other}"),
     }
+}
+
+/// A streaming sink that records each call's lines.
+fn recording_sink() -> (super::OutputSink, Rc<RefCell<Vec<Vec<OutputLine>>>>) {
+    let calls = Rc::new(RefCell::new(Vec::new()));
+    let seen = calls.clone();
+    let sink: super::OutputSink = Rc::new(move |lines: &[OutputLine]| {
+        seen.borrow_mut().push(lines.to_vec());
+    });
+    (sink, calls)
+}
+
+fn line(stderr: bool, text: &str) -> OutputLine {
+    OutputLine {
+        stderr,
+        text: text.into(),
+    }
+}
+
+const PRINT_COMPUTE_PRINT: &str = "console.log('a'); console.error('b\\nc'); \
+    let s = 0; for (let i = 0; i < 300000; i++) { s += i } console.log('d', s); s";
+
+#[test]
+fn streamed_output_arrives_during_the_cell_in_order() {
+    let mut e = engine();
+    let (sink, calls) = recording_sink();
+    e.stream_output(Some(sink), 200_000);
+    let out = run(&mut e, PRINT_COMPUTE_PRINT);
+    assert_eq!(out.status, Status::Ok, "{:?}", out.error);
+    let calls = calls.borrow();
+    // The loop spends millions of fuel: the sink is called during it, not only at the end.
+    assert!(calls.len() > 3, "{} calls", calls.len());
+    assert_eq!(calls[0], vec![line(false, "a"), line(true, "b\nc")]);
+    let all: Vec<OutputLine> = calls.iter().flatten().cloned().collect();
+    let d = format!("d {}", out.value);
+    assert_eq!(
+        all,
+        vec![line(false, "a"), line(true, "b\nc"), line(false, &d)]
+    );
+    assert_eq!(
+        calls.last().map(Vec::len),
+        Some(1),
+        "the last line comes with the last call"
+    );
+    // The outcome holds the same lines as a plain cell's.
+    assert_eq!(out.logs.stdout, vec!["a".to_string(), d]);
+    assert_eq!(out.logs.stderr, vec!["b\nc".to_string()]);
+}
+
+#[test]
+fn streaming_spends_the_same_fuel_and_stops_at_the_same_limit() {
+    let plain = run(&mut engine(), PRINT_COMPUTE_PRINT);
+    let mut e = engine();
+    let (sink, _) = recording_sink();
+    e.stream_output(Some(sink), 100_000);
+    let streamed = run(&mut e, PRINT_COMPUTE_PRINT);
+    // (Memory is not compared: natively the collector is shared by the thread's realms.)
+    assert_eq!(plain.usage.fuel, streamed.usage.fuel);
+    assert_eq!(plain.value, streamed.value);
+
+    let limits = Limits {
+        fuel: 1_000_000,
+        ..Limits::default()
+    };
+    let code = "console.log('x'); for (;;) {}";
+    let plain = Engine::new(1, limits).expect("engine").execute(code, 0.0);
+    let mut e = Engine::new(1, limits).expect("engine");
+    let (sink, calls) = recording_sink();
+    e.stream_output(Some(sink), 300_000);
+    let streamed = e.execute(code, 0.0);
+    assert_eq!(limit_of(&plain), Some("fuel"));
+    assert_eq!(limit_of(&streamed), Some("fuel"));
+    assert_eq!(plain.usage.fuel, streamed.usage.fuel);
+    assert_eq!(
+        calls.borrow().len(),
+        4,
+        "3 yields in 1M fuel, then the end: {:?}",
+        calls
+    );
+}
+
+#[test]
+fn output_streams_for_one_cell_only() {
+    let mut e = engine();
+    let (sink, calls) = recording_sink();
+    e.stream_output(Some(sink), 1_000);
+    run(&mut e, "console.log(1)");
+    let n = calls.borrow().len();
+    assert_eq!(calls.borrow().concat(), vec![line(false, "1")]);
+    run(&mut e, "console.log(2); for (let i = 0; i < 10000; i++) {}");
+    assert_eq!(calls.borrow().len(), n, "the next cell does not stream");
+}
+
+#[test]
+fn streaming_flushes_before_each_io_step() {
+    let mut e = engine();
+    let (sink, calls) = recording_sink();
+    e.stream_output(Some(sink), 0);
+    let step = e.start(
+        "console.log('before'); await fs.readFile('x').catch(() => 0); console.log('after')",
+        0.0,
+        None,
+    );
+    assert!(matches!(step, Step::Io(_)));
+    assert_eq!(calls.borrow().concat(), vec![line(false, "before")]);
+    let done = e.resume(vec![crate::engine::io::unanswered()]);
+    assert!(matches!(done, Step::Done(_)));
+    assert_eq!(
+        calls.borrow().concat(),
+        vec![line(false, "before"), line(false, "after")]
+    );
 }

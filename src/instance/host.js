@@ -29,6 +29,13 @@ export function engine_initial_bytes() {
   return engine().initialPages * PAGE;
 }
 
+// JSPI (WebAssembly.Suspending / WebAssembly.promising): a streaming cell's engine_yield
+// import suspends the instance's stack while its output is sent and the event loop runs (the
+// heartbeat timer, the response's body). Without JSPI the output is still sent, but only
+// reaches the client when the call returns.
+const JSPI =
+  typeof WebAssembly.Suspending === "function" && typeof WebAssembly.promising === "function";
+
 export class EngineHandle {
   /** A fresh instance whose memory may grow to `maxBytes`. */
   constructor(maxBytes) {
@@ -48,14 +55,51 @@ export class EngineHandle {
         engine_oom(bytes) {
           handle.oom = bytes;
         },
+        // Called only during callStreaming (the engine yields only for a cell started with
+        // yield_fuel), which runs the call through WebAssembly.promising.
+        engine_yield: JSPI ? new WebAssembly.Suspending(yieldOutput) : yieldOutput,
       },
     });
     this.exports = this.instance.exports;
+    this.sink = null;
+    function yieldOutput(ptr, len) {
+      const sink = handle.sink;
+      if (!sink) return undefined;
+      sink(new Uint8Array(handle.memory.buffer, ptr, len).slice());
+      // A macrotask: the event loop runs (writes the body, fires timers) before the cell goes on.
+      return new Promise((resolve) => setTimeout(resolve, 0));
+    }
+  }
+
+  /**
+   * `call` for a cell that streams its output: `sink(bytes)` gets each engine_yield's bytes.
+   * Resolves to the answer's bytes, or undefined if the instance trapped. While the call is
+   * suspended nobody else may call into or copy this instance (the session's turn holds it, and
+   * the pool never evicts a checked-out instance).
+   */
+  async callStreaming(op, message, sink) {
+    if (this.trap) return undefined;
+    if (this.sink) throw new Error("a streaming call is already running on this instance");
+    try {
+      const ptr = this.exports.engine_input(message.length);
+      new Uint8Array(this.memory.buffer, ptr, message.length).set(message);
+      this.sink = sink;
+      if (JSPI && !this.promisingCall) this.promisingCall = WebAssembly.promising(this.exports.engine_call);
+      const len = JSPI ? await this.promisingCall(op) : this.exports.engine_call(op);
+      const out = this.exports.engine_output();
+      return new Uint8Array(this.memory.buffer, out, len).slice();
+    } catch (e) {
+      this.trap = String(e && e.message ? e.message : e);
+      return undefined;
+    } finally {
+      this.sink = null;
+    }
   }
 
   /** Runs `op` on `message`; the answer's bytes, or undefined if the instance trapped. */
   call(op, message) {
     if (this.trap) return undefined;
+    if (this.sink) throw new Error("the instance is running a streaming call");
     try {
       const ptr = this.exports.engine_input(message.length);
       new Uint8Array(this.memory.buffer, ptr, message.length).set(message);
@@ -82,6 +126,7 @@ export class EngineHandle {
 
   /** The instance's memory as an image (a checkpoint). */
   snapshot() {
+    if (this.sink) throw new Error("the instance is running a streaming call");
     const view = new Uint8Array(this.memory.buffer);
     const pages = view.length / PAGE;
     const bitmap = new Uint8Array(Math.ceil(pages / 8));

@@ -1,7 +1,7 @@
 //! The JavaScript-backed engine instances (see the parent module).
 
 use wasm_bindgen::prelude::*;
-use worker::js_sys::Uint8Array;
+use worker::js_sys::{Function, Promise, Uint8Array};
 
 use crate::{
     engine::{
@@ -24,6 +24,10 @@ extern "C" {
 
     #[wasm_bindgen(method, js_class = "EngineHandle")]
     fn call(this: &Handle, op: u32, message: &[u8]) -> Option<Vec<u8>>;
+
+    /// Resolves to the answer's bytes, or undefined if the instance trapped.
+    #[wasm_bindgen(method, js_class = "EngineHandle", js_name = callStreaming)]
+    fn call_streaming(this: &Handle, op: u32, message: &[u8], sink: &Function) -> Promise;
 
     #[wasm_bindgen(method, js_class = "EngineHandle")]
     fn trap_report(this: &Handle) -> String;
@@ -141,13 +145,50 @@ impl Instance {
         internal_error(&format!("the engine instance trapped: {trap}"))
     }
 
-    fn step(&mut self, op: Op, message: &[u8], limits: &Limits) -> Step {
-        match self.call(op, message, limits) {
-            Ok(Answer::Step(step)) => step,
-            Ok(Answer::Ready) => Step::done(stopped(internal_error("unexpected answer"))),
-            Ok(Answer::Refused(why)) => Step::done(stopped(internal_error(&why))),
-            Err(error) => Step::done(stopped(error)),
+    /// [`Instance::call`] for a streaming cell: `sink` gets its output while it runs.
+    async fn call_streaming(
+        &mut self,
+        op: Op,
+        message: &[u8],
+        limits: &Limits,
+        sink: &Function,
+    ) -> Result<Answer, GuestError> {
+        if self.dead {
+            return Err(internal_error("the engine instance has stopped"));
         }
+        let promise = self.handle.call_streaming(op as u32, message, sink);
+        let answer = worker::wasm_bindgen_futures::JsFuture::from(promise).await;
+        match answer.ok().filter(|v| !v.is_undefined()) {
+            Some(bytes) => abi::decode_answer(&Uint8Array::from(bytes).to_vec())
+                .map_err(|e| internal_error(&e)),
+            None => {
+                self.dead = true;
+                Err(self.trap_error(limits))
+            }
+        }
+    }
+
+    fn step(&mut self, op: Op, message: &[u8], limits: &Limits) -> Step {
+        answer_step(self.call(op, message, limits))
+    }
+
+    async fn step_streaming(
+        &mut self,
+        op: Op,
+        message: &[u8],
+        limits: &Limits,
+        sink: &Function,
+    ) -> Step {
+        answer_step(self.call_streaming(op, message, limits, sink).await)
+    }
+}
+
+fn answer_step(answer: Result<Answer, GuestError>) -> Step {
+    match answer {
+        Ok(Answer::Step(step)) => step,
+        Ok(Answer::Ready) => Step::done(stopped(internal_error("unexpected answer"))),
+        Ok(Answer::Refused(why)) => Step::done(stopped(internal_error(&why))),
+        Err(error) => Step::done(stopped(error)),
     }
 }
 
@@ -155,21 +196,52 @@ fn stopped(error: GuestError) -> Outcome {
     Outcome::stopped(error, Default::default(), Default::default())
 }
 
+/// Where a streaming cell's output goes: a JavaScript function called with the bytes of each
+/// `engine_yield` ([`abi::encode_output`]), and how often (fuel) the engine yields.
+#[derive(Clone)]
+pub struct OutputSink {
+    pub function: Function,
+    pub yield_fuel: u64,
+}
+
 /// An instance with the limits it reports traps against.
 pub struct Live {
     pub instance: Instance,
     pub limits: Limits,
+    /// Set for the length of a streaming cell: its output goes there while it runs.
+    pub sink: Option<OutputSink>,
 }
 
 impl service::Instance for Live {
-    fn start(&mut self, cell: &StartMessage) -> Step {
-        let message = serde_json::to_vec(cell).unwrap_or_default();
-        self.instance.step(Op::Start, &message, &self.limits)
+    async fn start(&mut self, cell: &StartMessage) -> Step {
+        match self.sink.clone() {
+            None => {
+                let message = serde_json::to_vec(cell).unwrap_or_default();
+                self.instance.step(Op::Start, &message, &self.limits)
+            }
+            Some(sink) => {
+                let cell = StartMessage {
+                    yield_fuel: sink.yield_fuel,
+                    ..cell.clone()
+                };
+                let message = serde_json::to_vec(&cell).unwrap_or_default();
+                self.instance
+                    .step_streaming(Op::Start, &message, &self.limits, &sink.function)
+                    .await
+            }
+        }
     }
 
-    fn resume(&mut self, replies: Vec<Reply>) -> Step {
+    async fn resume(&mut self, replies: Vec<Reply>) -> Step {
         let message = abi::encode_replies(&replies);
-        self.instance.step(Op::Resume, &message, &self.limits)
+        match self.sink.clone() {
+            None => self.instance.step(Op::Resume, &message, &self.limits),
+            Some(sink) => {
+                self.instance
+                    .step_streaming(Op::Resume, &message, &self.limits, &sink.function)
+                    .await
+            }
+        }
     }
 
     fn replay(&mut self, cell: &StartMessage, replies: Vec<Reply>) -> Outcome {
@@ -212,6 +284,8 @@ impl Image for JsImage {
 /// The engine module of this deployment.
 pub struct WasmEngines {
     pub limits: Limits,
+    /// Given to the instances it makes (a streaming cell's wake).
+    pub sink: Option<OutputSink>,
 }
 
 /// The engine module's build id (first 16 hex digits of its SHA-256).
@@ -236,6 +310,7 @@ impl Engines for WasmEngines {
         Ok(Live {
             instance: Instance::fresh(init, max_bytes)?,
             limits: init.limits,
+            sink: self.sink.clone(),
         })
     }
 
@@ -252,6 +327,7 @@ impl Engines for WasmEngines {
         Ok(Live {
             instance: Instance::restore(&image.0, max_bytes).await?,
             limits: self.limits,
+            sink: self.sink.clone(),
         })
     }
 }

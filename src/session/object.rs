@@ -8,7 +8,7 @@
 //! checkpoints) take a turn ([`Turns`]) and run one at a time in arrival order, even while a
 //! cell waits for I/O; so a session never expires or is deleted under a running cell.
 
-use std::cell::RefCell;
+use std::{cell::RefCell, rc::Rc};
 
 use serde_json::json;
 use worker::{durable_object, DurableObject, Env, Method, Request, Response, ScheduledTime, State};
@@ -16,6 +16,7 @@ use worker::{durable_object, DurableObject, Env, Method, Request, Response, Sche
 use crate::{
     api::{
         error::ApiError,
+        events::{self, EventStream},
         handler::{internal, json_response, json_text_response},
         wire,
     },
@@ -23,7 +24,7 @@ use crate::{
     files::staging::Quotas,
     host_io::{CellIo, Files},
     ids,
-    instance::{self, pool::Pool, WasmEngines},
+    instance::{self, pool::Pool, OutputSink, WasmEngines},
     net::{client::Client, policy::AllowList},
     session::{
         files,
@@ -68,10 +69,16 @@ thread_local! {
 
 #[durable_object]
 pub struct SessionObject {
+    core: Rc<Core>,
+}
+
+/// The object itself, shared with the task of a streaming exec (which goes on after its
+/// request has answered, holding the session's turn).
+struct Core {
     state: State,
     env: Env,
     inner: Shared,
-    turns: Turns,
+    turns: Rc<Turns>,
 }
 
 /// The object's in-memory state. Built with panic=unwind, the runtime glue requires the object
@@ -107,14 +114,26 @@ fn now_ms() -> i64 {
 impl DurableObject for SessionObject {
     fn new(state: State, env: Env) -> Self {
         Self {
-            state,
-            env,
-            inner: Shared(RefCell::new(Inner::default())),
-            turns: Turns::default(),
+            core: Rc::new(Core {
+                state,
+                env,
+                inner: Shared(RefCell::new(Inner::default())),
+                turns: Rc::default(),
+            }),
         }
     }
 
-    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+    async fn fetch(&self, req: Request) -> worker::Result<Response> {
+        self.core.fetch(req).await
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        self.core.alarm().await
+    }
+}
+
+impl Core {
+    async fn fetch(self: &Rc<Self>, mut req: Request) -> worker::Result<Response> {
         let path = req.path();
         let result = match (req.method(), path.as_str()) {
             (Method::Post, protocol::CREATE) => match req.json::<CreateCommand>().await {
@@ -128,21 +147,19 @@ impl DurableObject for SessionObject {
             }
             (Method::Post, protocol::EXEC) => {
                 let origin = req.headers().get(protocol::ORIGIN_HEADER).ok().flatten();
+                let accept = req.headers().get("accept").ok().flatten();
                 let key = req
                     .headers()
                     .get(protocol::IDEMPOTENCY_HEADER)
                     .ok()
                     .flatten();
                 match req.json::<crate::api::wire::ExecRequest>().await {
+                    Ok(cmd) if events::wants_stream(accept.as_deref()) => {
+                        self.exec_stream(cmd, origin, key).await
+                    }
                     Ok(cmd) => {
                         let _turn = self.turns.take().await;
-                        match key {
-                            Some(key) => self.exec_once(&key, &cmd, origin.as_deref()).await,
-                            None => {
-                                self.exec(&cmd.code, cmd.input.as_ref(), origin.as_deref(), None)
-                                    .await
-                            }
-                        }
+                        self.exec(&cmd, origin.as_deref(), key.as_deref()).await
                     }
                     Err(e) => Err(internal("exec command", e)),
                 }
@@ -164,13 +181,11 @@ impl DurableObject for SessionObject {
                 Err(e) => Err(internal("checkpoint command", e)),
             },
             (method, p) if p.starts_with(protocol::CHECKPOINTS) => {
-                let rest = &p[protocol::CHECKPOINTS.len()..];
+                let rest = p[protocol::CHECKPOINTS.len()..].trim_start_matches('/');
                 let _turn = self.turns.take().await;
-                match (method, rest.trim_start_matches('/').split_once('/')) {
+                match (method, rest.split_once('/')) {
                     (Method::Post, Some((name, "restore"))) => self.restore_checkpoint(name).await,
-                    (Method::Delete, None) => {
-                        self.delete_checkpoint(rest.trim_start_matches('/')).await
-                    }
+                    (Method::Delete, None) => self.delete_checkpoint(rest).await,
                     _ => Err(ApiError::NotFound("no such object route".into())),
                 }
             }
@@ -226,7 +241,7 @@ impl DurableObject for SessionObject {
     }
 }
 
-impl SessionObject {
+impl Core {
     fn sql(&self) -> worker::SqlStorage {
         self.state.storage().sql()
     }
@@ -413,6 +428,7 @@ impl SessionObject {
             store: SqlStore(self.sql()),
             engines: WasmEngines {
                 limits: record.limits(),
+                sink: None,
             },
         }
     }
@@ -457,54 +473,10 @@ impl SessionObject {
         drop(evicted);
     }
 
-    /// `exec` under an idempotency key (holding the turn): the answer recorded for the key, or
-    /// the cell run now with its answer recorded.
-    async fn exec_once(
-        &self,
-        key: &str,
-        cmd: &wire::ExecRequest,
-        origin: Option<&str>,
-    ) -> Result<Response, ApiError> {
-        let fingerprint = idempotency::fingerprint(&cmd.code, cmd.input.as_ref());
-        self.live()?;
-        let recorded = self
-            .sql_store()
-            .recall(key, now_ms())
-            .map_err(|e| internal("recall", e))?;
-        match recorded.map(|r| r.recall(&fingerprint)) {
-            Some(Recall::Replay(answer)) => {
-                let response = json_text_response(200, answer)?;
-                let _ = response.headers().set(idempotency::REPLAYED_HEADER, "true");
-                Ok(response)
-            }
-            Some(Recall::Conflict) => Err(ApiError::IdempotencyKeyReused(format!(
-                "Idempotency-Key {key:?} was already used on this session with other code or \
-                 input; use a new key for a new cell"
-            ))),
-            None => {
-                self.exec(
-                    &cmd.code,
-                    cmd.input.as_ref(),
-                    origin,
-                    Some((key, &fingerprint)),
-                )
-                .await
-            }
-        }
-    }
-
-    fn sql_store(&self) -> SqlStore {
-        SqlStore(self.sql())
-    }
-
-    async fn exec(
-        &self,
-        code: &str,
-        input: Option<&serde_json::Value>,
-        origin: Option<&str>,
-        key: Option<(&str, &str)>,
-    ) -> Result<Response, ApiError> {
-        let Some(mut record) = self.load()? else {
+    /// The session an exec runs in (holding the turn), or 404. An expired session whose alarm
+    /// is late is removed here.
+    async fn exec_record(&self) -> Result<SessionRecord, ApiError> {
+        let Some(record) = self.load()? else {
             return Err(ApiError::session_not_found());
         };
         if record.expires_at() <= now_ms() {
@@ -512,6 +484,151 @@ impl SessionObject {
             self.destroy(&record).await?;
             return Err(ApiError::session_not_found());
         }
+        Ok(record)
+    }
+
+    /// What an idempotency key already says about `cmd`: the recorded answer, a conflict, or
+    /// nothing yet (then its fingerprint, to record the answer under).
+    fn recall(
+        &self,
+        key: &str,
+        cmd: &wire::ExecRequest,
+    ) -> Result<Result<String, String>, ApiError> {
+        let fingerprint = idempotency::fingerprint(&cmd.code, cmd.input.as_ref());
+        let recorded = SqlStore(self.sql())
+            .recall(key, now_ms())
+            .map_err(|e| internal("recall", e))?;
+        match recorded.map(|r| r.recall(&fingerprint)) {
+            Some(Recall::Replay(answer)) => Ok(Ok(answer)),
+            Some(Recall::Conflict) => Err(ApiError::IdempotencyKeyReused(format!(
+                "Idempotency-Key {key:?} was already used on this session with other code or \
+                 input; use a new key for a new cell"
+            ))),
+            None => Ok(Err(fingerprint)),
+        }
+    }
+
+    async fn exec(
+        &self,
+        cmd: &wire::ExecRequest,
+        origin: Option<&str>,
+        key: Option<&str>,
+    ) -> Result<Response, ApiError> {
+        let record = self.exec_record().await?;
+        let mut remember = None;
+        if let Some(key) = key {
+            match self.recall(key, cmd)? {
+                Ok(answer) => {
+                    let response = json_text_response(200, answer)?;
+                    let _ = response.headers().set(idempotency::REPLAYED_HEADER, "true");
+                    return Ok(response);
+                }
+                Err(fingerprint) => remember = Some((key.to_string(), fingerprint)),
+            }
+        }
+        let answer = self
+            .run_exec(
+                record,
+                &cmd.code,
+                cmd.input.as_ref(),
+                origin,
+                None,
+                remember,
+            )
+            .await?;
+        let response = json_response(200, &answer.body)?;
+        if let Some(woke) = answer.woke {
+            // How the session was rebuilt for this cell (README: "Durability").
+            let _ = response.headers().set(
+                WAKE_HEADER,
+                &format!(
+                    "restored={}; replayed={}",
+                    woke.restored, woke.replayed_cells
+                ),
+            );
+        }
+        if let Some(meta) = &answer.checkpointed {
+            let _ = response.headers().set(
+                CHECKPOINT_HEADER,
+                &format!(
+                    "memory_bytes={}; image_bytes={}",
+                    meta.memory_bytes, meta.image_bytes
+                ),
+            );
+        }
+        Ok(response)
+    }
+
+    /// An exec answered with server-sent events (`api::events`): errors found before the cell
+    /// starts (no such session) are plain JSON; then the stream is returned and the cell runs in
+    /// a task that holds the session's turn until it has ended and been committed, exactly as a
+    /// plain exec, and sends the plain answer's body as the `result` event.
+    async fn exec_stream(
+        self: &Rc<Self>,
+        cmd: crate::api::wire::ExecRequest,
+        origin: Option<String>,
+        key: Option<String>,
+    ) -> Result<Response, ApiError> {
+        let turn = self.turns.take_owned().await;
+        let record = self.exec_record().await?;
+        let mut remember = None;
+        if let Some(key) = key {
+            match self.recall(&key, &cmd)? {
+                // The recorded answer again, its console lines first, as a stream.
+                Ok(answer) => {
+                    let body: serde_json::Value =
+                        serde_json::from_str(&answer).map_err(|e| internal("recorded", e))?;
+                    let (stream, response) =
+                        EventStream::new().map_err(|e| internal("stream", e))?;
+                    let _ = response.headers().set(idempotency::REPLAYED_HEADER, "true");
+                    for (name, field) in [("stdout", "stdout"), ("stderr", "stderr")] {
+                        for line in body["logs"][field].as_array().into_iter().flatten() {
+                            stream.send(&events::event(name, &serde_json::json!({"text": line})));
+                        }
+                    }
+                    stream.send(&events::result_event(&body));
+                    stream.close();
+                    return Ok(response);
+                }
+                Err(fingerprint) => remember = Some((key, fingerprint)),
+            }
+        }
+        let (stream, response) = EventStream::new().map_err(|e| internal("stream", e))?;
+        stream.start_heartbeat(crate::api::handler::heartbeat_ms(&self.env));
+        let sink = stream.output_sink(events::YIELD_FUEL);
+        let core = self.clone();
+        worker::wasm_bindgen_futures::spawn_local(async move {
+            let _turn = turn;
+            let answer = core
+                .run_exec(
+                    record,
+                    &cmd.code,
+                    cmd.input.as_ref(),
+                    origin.as_deref(),
+                    Some(sink),
+                    remember,
+                )
+                .await;
+            let body = match answer {
+                Ok(answer) => answer.body,
+                Err(e) => serde_json::from_str(&e.body()).unwrap_or_default(),
+            };
+            stream.send(&events::result_event(&body));
+            stream.close();
+        });
+        Ok(response)
+    }
+
+    /// Runs one cell in the session (the caller holds the turn); `sink` streams its output.
+    async fn run_exec(
+        &self,
+        mut record: SessionRecord,
+        code: &str,
+        input: Option<&serde_json::Value>,
+        origin: Option<&str>,
+        sink: Option<OutputSink>,
+        remember: Option<(String, String)>,
+    ) -> Result<ExecAnswer, ApiError> {
         let now = now_ms();
         let limits = record.limits();
         let allow = AllowList::parse(&record.network_rules()).unwrap_or_default();
@@ -527,18 +644,26 @@ impl SessionObject {
             code: code.to_string(),
             now_ms: now as f64,
             input: input.cloned(),
+            yield_fuel: 0,
         };
         let mut warm = self.check_out();
-        let parts = self.parts(&record);
-        // The answer a retry with the same key gets: rendered when the cell ends, as below.
+        if let Some(live) = warm.instance.as_mut() {
+            live.sink = sink.clone();
+        }
+        let mut parts = self.parts(&record);
+        // A wake makes the instance with the sink already set.
+        parts.engines.sink = sink;
+        // Under a key, the answer is rendered when the cell ends and recorded with it; the
+        // client gets exactly that body (a retry with the key gets the same bytes).
         let recorded = RefCell::new(None);
         let answer = |outcome: &crate::engine::Outcome, after: &SessionRecord| {
             let duration_ms = (now_ms() - now).max(0) as u64;
-            let text = wire::exec_result(outcome, after.execution_count, duration_ms).to_string();
-            *recorded.borrow_mut() = Some(text.clone());
+            let body = wire::exec_result(outcome, after.execution_count, duration_ms);
+            let text = body.to_string();
+            *recorded.borrow_mut() = Some(body);
             text
         };
-        let remember = key.map(|(key, fingerprint)| Remember {
+        let remember = remember.as_ref().map(|(key, fingerprint)| Remember {
             key,
             fingerprint,
             answer: &answer,
@@ -554,6 +679,9 @@ impl SessionObject {
                 remember.as_ref(),
             )
             .await;
+        if let Some(live) = warm.instance.as_mut() {
+            live.sink = None;
+        }
         self.check_in(warm);
         let done = result.map_err(service_error)?;
         let outcome = done.outcome;
@@ -567,34 +695,13 @@ impl SessionObject {
         }
         self.sync_metadata(&record, now);
         self.schedule_alarm(&record).await;
-        // Under a key, exactly the answer recorded for it (a retry gets the same bytes).
-        let response = match recorded.into_inner() {
-            Some(text) => json_text_response(200, text)?,
-            None => json_response(
-                200,
-                &wire::exec_result(&outcome, record.execution_count, duration_ms),
-            )?,
-        };
-        if let Some(woke) = done.woke {
-            // How the session was rebuilt for this cell (README: "Durability").
-            let _ = response.headers().set(
-                WAKE_HEADER,
-                &format!(
-                    "restored={}; replayed={}",
-                    woke.restored, woke.replayed_cells
-                ),
-            );
-        }
-        if let Some(meta) = &done.checkpointed {
-            let _ = response.headers().set(
-                CHECKPOINT_HEADER,
-                &format!(
-                    "memory_bytes={}; image_bytes={}",
-                    meta.memory_bytes, meta.image_bytes
-                ),
-            );
-        }
-        Ok(response)
+        Ok(ExecAnswer {
+            body: recorded.into_inner().unwrap_or_else(|| {
+                wire::exec_result(&outcome, record.execution_count, duration_ms)
+            }),
+            woke: done.woke,
+            checkpointed: done.checkpointed,
+        })
     }
 
     /// Checkpoints an idle session whose instance is live (one that is not would have to be
@@ -636,6 +743,13 @@ impl SessionObject {
             }
         });
     }
+}
+
+/// What an exec answers: the body, and how the session was rebuilt and checkpointed.
+struct ExecAnswer {
+    body: serde_json::Value,
+    woke: Option<crate::session::service::WakeReport>,
+    checkpointed: Option<crate::session::checkpoint::CheckpointMeta>,
 }
 
 /// The session service's storage and engine, owned for the length of one request.

@@ -49,6 +49,7 @@ impl JournalEntry {
             code: self.code.clone(),
             now_ms: self.now_ms,
             input: self.input(),
+            yield_fuel: 0,
         }
     }
 }
@@ -194,9 +195,11 @@ pub trait Image: Clone {
 pub const IMAGE_CHUNK_BYTES: usize = 1 << 20;
 
 /// A running engine instance (see `engine::abi`).
+/// `start` and `resume` may suspend: an instance whose cell streams its output hands control to
+/// the host's event loop while it runs (see `instance::wasm`).
 pub trait Instance {
-    fn start(&mut self, cell: &StartMessage) -> Step;
-    fn resume(&mut self, replies: Vec<Reply>) -> Step;
+    fn start(&mut self, cell: &StartMessage) -> impl Future<Output = Step>;
+    fn resume(&mut self, replies: Vec<Reply>) -> impl Future<Output = Step>;
     fn replay(&mut self, cell: &StartMessage, replies: Vec<Reply>) -> Outcome;
     /// Bytes of memory it holds now.
     fn memory_bytes(&self) -> u64;
@@ -238,13 +241,13 @@ pub async fn drive<I: Instance, H: CellHost>(
     cell: &StartMessage,
     host: &mut H,
 ) -> Outcome {
-    let mut step = instance.start(cell);
+    let mut step = instance.start(cell).await;
     loop {
         match step {
             Step::Done(outcome) => return *outcome,
             Step::Io(requests) => {
                 let replies = host.serve(requests).await;
-                step = instance.resume(replies);
+                step = instance.resume(replies).await;
             }
         }
     }

@@ -41,6 +41,23 @@ impl Turns {
     }
 }
 
+/// A turn owned by a task (a streaming exec goes on after its request has answered).
+pub struct OwnedTurn(std::rc::Rc<Turns>);
+
+impl Turns {
+    pub async fn take_owned(self: &std::rc::Rc<Self>) -> OwnedTurn {
+        // Released by `OwnedTurn`'s drop, through a `Turn` made again there.
+        std::mem::forget(self.take().await);
+        OwnedTurn(self.clone())
+    }
+}
+
+impl Drop for OwnedTurn {
+    fn drop(&mut self) {
+        drop(Turn(&self.0));
+    }
+}
+
 impl Drop for Turn<'_> {
     fn drop(&mut self) {
         self.0.busy.set(false);
@@ -77,6 +94,21 @@ mod tests {
         let mut second = pin!(turns.take());
         assert!(second.as_mut().poll(&mut cx).is_pending());
         drop(turn);
+        assert!(second.as_mut().poll(&mut cx).is_ready());
+    }
+
+    #[test]
+    fn an_owned_turn_is_held_until_dropped() {
+        let turns = std::rc::Rc::new(Turns::default());
+        let waker = Waker::from(Arc::new(Noop));
+        let mut cx = Context::from_waker(&waker);
+        let mut first = pin!(turns.take_owned());
+        let Poll::Ready(owned) = first.as_mut().poll(&mut cx) else {
+            panic!("the first taker gets the turn at once");
+        };
+        let mut second = pin!(turns.take());
+        assert!(second.as_mut().poll(&mut cx).is_pending());
+        drop(owned);
         assert!(second.as_mut().poll(&mut cx).is_ready());
     }
 }

@@ -8,7 +8,7 @@
 use serde_json::json;
 use worker::{Method, Request, RequestInit, Response};
 
-use super::{now_ms, service_error, SessionObject, POOL};
+use super::{now_ms, service_error, Core, POOL};
 use crate::{
     api::{
         error::ApiError,
@@ -39,7 +39,7 @@ pub fn view(named: &Named) -> serde_json::Value {
     })
 }
 
-impl SessionObject {
+impl Core {
     /// Brings the latest checkpoint to the journal's head (nothing to do for a session that
     /// never ran a cell, or whose checkpoint is current).
     async fn settle(&self, record: &SessionRecord) -> Result<Option<CheckpointMeta>, ApiError> {

@@ -229,7 +229,7 @@ impl NativeInstance {
 }
 
 impl Instance for NativeInstance {
-    fn start(&mut self, cell: &StartMessage) -> Step {
+    async fn start(&mut self, cell: &StartMessage) -> Step {
         self.running = Some((cell.clone(), Vec::new()));
         let step = self
             .engine
@@ -237,7 +237,7 @@ impl Instance for NativeInstance {
         self.ended(step)
     }
 
-    fn resume(&mut self, replies: Vec<Reply>) -> Step {
+    async fn resume(&mut self, replies: Vec<Reply>) -> Step {
         if let Some((_, got)) = self.running.as_mut() {
             got.extend(replies.iter().map(Reply::encode));
         }

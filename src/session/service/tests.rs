@@ -112,6 +112,7 @@ impl Fixture {
             code: code.into(),
             now_ms: t as f64,
             input: None,
+            yield_fuel: 0,
         };
         let service = Service {
             store: &self.store,

@@ -43,11 +43,59 @@ thread_local! {
     static MEMORY_BASE: Cell<usize> = const { Cell::new(0) };
     static MEMORY_LIMIT: Cell<usize> = const { Cell::new(usize::MAX) };
     static MEMORY_PEAK: Cell<usize> = const { Cell::new(0) };
+    /// edge-sandbox patch: fuel of the execution beyond the current segment. With a yield hook
+    /// set, `FUEL` holds only the fuel left until the next yield (a moving mark), so the VM's
+    /// per-instruction check stays `FUEL == 0`; the slow path refills it from here.
+    static RESERVE: Cell<u64> = const { Cell::new(0) };
+    static YIELD_EVERY: Cell<u64> = const { Cell::new(0) };
+    static YIELD_HOOK: Cell<Option<fn()>> = const { Cell::new(None) };
+}
+
+/// edge-sandbox patch: calls `hook` at an instruction boundary about every `every` units of fuel
+/// an execution spends (from the next [`begin`] on), so a host can flush output or let its
+/// event loop run during a long execution. `every == 0` or no hook turns it off. The hook must
+/// not run guest code; allocations it makes are charged like any other.
+pub fn set_yield(every: u64, hook: Option<fn()>) {
+    YIELD_EVERY.set(if hook.is_some() { every } else { 0 });
+    YIELD_HOOK.set(hook);
+}
+
+/// edge-sandbox patch: runs `f`, host work during an execution, without charging the execution
+/// for what it allocates and frees (as the collector's bookkeeping: no fuel, never growth).
+/// Whatever `f` allocates must be freed inside an `uncounted` scope too, or after the execution.
+pub fn uncounted<R>(f: impl FnOnce() -> R) -> R {
+    boa_gc::bookkeeping(f)
+}
+
+/// Fuel left in the execution: the current segment and the reserve.
+fn total() -> u64 {
+    FUEL.get().saturating_add(RESERVE.get())
+}
+
+/// Moves fuel from the reserve so that `units` can be spent now; false if the execution does
+/// not have them (the caller trips the budget). Leaves `FUEL` at 0, so the next instruction
+/// takes the slow path and yields.
+#[cold]
+fn spill(units: u64) -> bool {
+    if TRIPPED.get().is_some() || total() < units {
+        return false;
+    }
+    RESERVE.set(total() - units);
+    FUEL.set(0);
+    true
 }
 
 /// Starts an execution with `fuel` units of work and `memory` bytes of heap growth.
 pub fn begin(fuel: u64, memory: usize) {
-    FUEL.set(fuel);
+    // edge-sandbox patch: with a yield hook, fuel comes in segments (see `RESERVE`).
+    let every = YIELD_EVERY.get();
+    if every > 0 && fuel > every && fuel != u64::MAX {
+        FUEL.set(every);
+        RESERVE.set(fuel - every);
+    } else {
+        FUEL.set(fuel);
+        RESERVE.set(0);
+    }
     TRIPPED.set(None);
     FUEL_AT_TRIP.set(0);
     FORCED_COLLECTIONS.set(0);
@@ -61,6 +109,7 @@ pub fn begin(fuel: u64, memory: usize) {
 /// Ends an execution: lifts the limits and returns why it tripped, if it did.
 pub fn end() -> Option<Exhausted> {
     FUEL.set(u64::MAX);
+    RESERVE.set(0);
     MEMORY_LIMIT.set(usize::MAX);
     SCAN_START.set(u64::MAX);
     boa_string::set_scan_budget(u64::MAX);
@@ -72,9 +121,9 @@ pub fn end() -> Option<Exhausted> {
 /// Fuel left (if the budget tripped, what was left when it did).
 pub fn fuel() -> u64 {
     if TRIPPED.get().is_some() {
-        FUEL_AT_TRIP.get()
+        FUEL_AT_TRIP.get().saturating_add(RESERVE.get())
     } else {
-        FUEL.get()
+        total()
     }
 }
 
@@ -102,6 +151,10 @@ pub fn memory_used() -> usize {
 pub fn trip(reason: Exhausted) {
     if TRIPPED.get().is_none() {
         FUEL_AT_TRIP.set(if reason == Exhausted::Fuel { 0 } else { FUEL.get() });
+        if reason == Exhausted::Fuel {
+            // edge-sandbox patch: out of fuel means out of the reserve too.
+            RESERVE.set(0);
+        }
         TRIPPED.set(Some(reason));
     }
     FUEL.set(0);
@@ -121,14 +174,37 @@ pub fn error() -> JsError {
 pub(crate) fn tick() -> JsResult<()> {
     let fuel = FUEL.get();
     if fuel == 0 {
-        if TRIPPED.get() == Some(Exhausted::Memory) && collect_and_recheck() {
-            return Ok(());
-        }
-        trip(Exhausted::Fuel);
-        return Err(error());
+        return tick_slow();
     }
     FUEL.set(fuel - 1);
     Ok(())
+}
+
+/// The segment ran out: refill it from the reserve and yield, or stop the execution.
+#[cold]
+fn tick_slow() -> JsResult<()> {
+    if TRIPPED.get() == Some(Exhausted::Memory) && collect_and_recheck() {
+        return Ok(());
+    }
+    // edge-sandbox patch: a moving mark; the reserve refills the segment, then the hook runs.
+    let reserve = RESERVE.get();
+    if TRIPPED.get().is_none() && reserve > 0 {
+        let segment = reserve.min(YIELD_EVERY.get().max(1));
+        RESERVE.set(reserve - segment);
+        FUEL.set(segment - 1);
+        if let Some(hook) = YIELD_HOOK.get() {
+            // The host's work is not the execution's: what the hook allocates costs no fuel.
+            let (fuel, reserve) = (FUEL.get(), RESERVE.get());
+            uncounted(hook);
+            if TRIPPED.get().is_none() {
+                FUEL.set(fuel);
+                RESERVE.set(reserve);
+            }
+        }
+        return Ok(());
+    }
+    trip(Exhausted::Fuel);
+    Err(error())
 }
 
 /// Most garbage collections one execution may force before its memory limit stands.
@@ -158,6 +234,10 @@ fn collect_and_recheck() -> bool {
 pub fn charge(units: u64) -> JsResult<()> {
     let fuel = FUEL.get();
     if fuel < units || TRIPPED.get().is_some() {
+        // edge-sandbox patch: the reserve may still hold enough.
+        if spill(units) {
+            return Ok(());
+        }
         trip(Exhausted::Fuel);
         return Err(error());
     }
@@ -204,7 +284,12 @@ pub fn record_alloc(bytes: usize) {
     let fuel = FUEL.get();
     if fuel != u64::MAX {
         if fuel <= cost {
-            trip(Exhausted::Fuel);
+            // edge-sandbox patch: the reserve may still hold more than the cost.
+            if !spill(cost.saturating_add(1)) {
+                trip(Exhausted::Fuel);
+            } else {
+                RESERVE.set(RESERVE.get() + 1);
+            }
         } else {
             FUEL.set(fuel - cost);
         }
@@ -237,7 +322,7 @@ thread_local! {
 
 /// Lets `boa_string` searches compare up to 16 code units per unit of fuel left.
 fn arm_search() {
-    let units = FUEL.get().saturating_mul(16);
+    let units = total().saturating_mul(16);
     SCAN_START.set(units);
     boa_string::set_scan_budget(units);
 }

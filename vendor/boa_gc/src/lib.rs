@@ -57,7 +57,9 @@ pub fn in_bookkeeping() -> bool {
 }
 
 /// Runs `f` as collector bookkeeping (see `in_bookkeeping`); a panic in `f` still ends it.
-fn bookkeeping<R>(f: impl FnOnce() -> R) -> R {
+/// Public (edge-sandbox patch) for the host's own allocations made during an execution, such as
+/// a copy of streamed output (`boa_engine::budget::uncounted`).
+pub fn bookkeeping<R>(f: impl FnOnce() -> R) -> R {
     struct Scope;
     impl Drop for Scope {
         fn drop(&mut self) {
