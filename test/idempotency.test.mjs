@@ -4,6 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sessionHelpers, startSandbox } from './harness.mjs';
+import { streamPost } from './sse.mjs';
 
 let sandbox;
 const { client, newSession, ok } = sessionHelpers(() => sandbox);
@@ -97,6 +98,23 @@ describe('Idempotency-Key', () => {
     assert.equal(other.status, 200);
     assert.equal(other.json.value, 100);
     assert.equal(other.headers.get('idempotent-replayed'), null);
+  });
+
+  test('a streamed exec records its answer; a streamed or plain retry gets it without running', async () => {
+    const id = await newSession();
+    const headers = { 'idempotency-key': 'streamed' };
+    const first = await streamPost(sandbox.url, sandbox.keys.alice, `/v1/sessions/${id}/exec`, { code: COUNT }, { headers });
+    assert.equal(first.status, 200);
+    const result = first.events.find((e) => e.event === 'result').data;
+    assert.equal(result.value, 1);
+    const again = await streamPost(sandbox.url, sandbox.keys.alice, `/v1/sessions/${id}/exec`, { code: COUNT }, { headers });
+    assert.equal(again.headers.get('idempotent-replayed'), 'true');
+    assert.deepEqual(again.events.map((e) => e.event), ['stdout', 'result']);
+    assert.deepEqual(again.events[0].data, { text: 'ran 1' });
+    assert.deepEqual(again.events[1].data, result);
+    const plain = await execWithKey(id, 'streamed', COUNT);
+    assert.deepEqual(plain.json, result);
+    assert.equal(await ok(id, 'runs'), 1);
   });
 
   test('a malformed key is 400 naming the rule', async () => {

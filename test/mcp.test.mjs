@@ -187,6 +187,27 @@ describe('MCP through the official SDK client', () => {
     await assert.rejects(client.callTool({ name: 'rm_rf', arguments: {} }), /unknown tool/);
   });
 
+  test('a long session_exec with a progress token streams its console lines as progress', async () => {
+    const { structuredContent: s } = await client.callTool({ name: 'session_create', arguments: { limits: { fuel: 1000000000 } } });
+    const progress = [];
+    const started = performance.now();
+    const result = await client.callTool(
+      {
+        name: 'session_exec',
+        arguments: { session_id: s.id, code: "console.log('starting'); let t = 0; for (let i = 0; i < 5e6; i++) t += i; console.log('done'); t" },
+      },
+      undefined,
+      { onprogress: (p) => progress.push({ ...p, at: performance.now() - started }), timeout: 120000 },
+    );
+    const finished = performance.now() - started;
+    assert.equal(result.isError, false, result.content[0].text);
+    assert.equal(result.structuredContent.value, 12499997500000);
+    assert.deepEqual(progress.map((p) => p.message), ['stdout: starting', 'stdout: done']);
+    assert.deepEqual(progress.map((p) => p.progress), [1, 2]);
+    // Measured in this run: the first line came while the loop still ran, not with the answer.
+    assert.ok(progress[0].at < finished / 2, `first line at ${progress[0].at} ms of ${finished} ms`);
+  });
+
   test('session_exec with idempotency_key runs a retried cell once', async () => {
     const { structuredContent: s } = await client.callTool({ name: 'session_create', arguments: {} });
     const args = { session_id: s.id, code: 'globalThis.n = (globalThis.n ?? 0) + 1', idempotency_key: 'mcp-retry-1' };

@@ -8,8 +8,8 @@ import { FETCH_TIMEOUT_MS } from './harness.mjs';
  * sentAt } where events are { event, data (parsed JSON), at } in order and comments { text, at }.
  * A non-stream answer (an error) has its JSON in `json`.
  */
-export async function streamPost(base, key, urlPath, body, { timeoutMs = FETCH_TIMEOUT_MS * 4 } = {}) {
-  const headers = { accept: 'text/event-stream', 'content-type': 'application/json', connection: 'close' };
+export async function streamPost(base, key, urlPath, body, { timeoutMs = FETCH_TIMEOUT_MS * 4, headers: extra = {} } = {}) {
+  const headers = { accept: 'text/event-stream', 'content-type': 'application/json', connection: 'close', ...extra };
   if (key != null) headers.authorization = `Bearer ${key}`;
   const sentAt = performance.now();
   const res = await fetch(new URL(urlPath, base), {

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::engine::limits::whole_number;
+
 use super::{
     error::ApiError,
     wire::{CreateSessionRequest, SessionPolicy},
@@ -19,7 +21,9 @@ pub const MAX_NAME_LEN: usize = 64;
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ForkRequest {
+    #[serde(default, deserialize_with = "whole_number")]
     pub count: Option<u64>,
+    #[serde(default, deserialize_with = "whole_number")]
     pub ttl_seconds: Option<u64>,
     pub metadata: Option<BTreeMap<String, String>>,
 }
@@ -107,6 +111,7 @@ fn base36(mut n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::wire::parse_body;
 
     fn policy() -> SessionPolicy {
         SessionPolicy::from_vars(|_| None)
@@ -130,6 +135,15 @@ mod tests {
             ..ForkRequest::default()
         };
         assert!(ttl.validate(policy()).is_err());
+    }
+
+    #[test]
+    fn fork_numbers_are_json_integers() {
+        let req: ForkRequest = parse_body(Some("application/json"), br#"{"count": 3.0}"#)
+            .expect("parse")
+            .expect("body");
+        assert_eq!(req.count, Some(3));
+        assert!(parse_body::<ForkRequest>(Some("application/json"), br#"{"count": 2.5}"#).is_err());
     }
 
     #[test]

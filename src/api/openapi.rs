@@ -22,6 +22,7 @@ pub fn document(policy: &SessionPolicy) -> Result<String, serde_json::Error> {
     let ttl = &mut schemas["CreateSessionRequest"]["properties"]["ttl_seconds"];
     ttl["maximum"] = policy.max_seconds.into();
     ttl["default"] = policy.default_seconds.into();
+    schemas["ForkRequest"]["properties"]["ttl_seconds"]["maximum"] = policy.max_seconds.into();
     serde_json::to_string(&doc)
 }
 

@@ -321,6 +321,15 @@ pub fn parse_body_within<T: DeserializeOwned>(
             "`{field}` must not be null; leave it out to use the default"
         )));
     }
+    // serde reads a struct from a JSON array too (all fields defaulted): refuse that shape.
+    if let Some(field) = ["limits", "network"]
+        .into_iter()
+        .find(|f| value.get(f).is_some_and(|v| !v.is_object()))
+    {
+        return Err(ApiError::InvalidRequest(format!(
+            "`{field}` must be an object"
+        )));
+    }
     serde_path_to_error::deserialize(value)
         .map(Some)
         .map_err(|e| ApiError::InvalidRequest(describe(&e)))
@@ -546,6 +555,20 @@ mod tests {
             Limits::default_ceiling().memory_bytes
         );
         assert_eq!(SessionPolicy::from_vars(|_| None), SessionPolicy::default());
+    }
+
+    #[test]
+    fn settings_that_are_structs_must_be_objects() {
+        for body in [
+            r#"{"limits": []}"#,
+            r#"{"network": []}"#,
+            r#"{"limits": "x"}"#,
+        ] {
+            let err = parse_body::<CreateSessionRequest>(Some("application/json"), body.as_bytes())
+                .unwrap_err();
+            assert_eq!(err.status(), 400, "{body}");
+            assert!(err.message().contains("must be an object"), "{body}");
+        }
     }
 
     #[test]

@@ -154,35 +154,31 @@ pub fn create(
         .to_array::<Count>()?
         .first()
         .is_some_and(|c| c.n > 0);
-    if has_image {
-        sql.exec(
+    // The latest checkpoint's row, or the values of "no image".
+    let source = if has_image {
+        "SELECT ?1, format, build_id, through_seq, ?2, memory_bytes, image_bytes, journal_pruned, \
+         ?3, ?4, ?5 FROM checkpoints WHERE name = 'latest'"
+    } else {
+        "SELECT ?1, 0, '', 0, ?2, 0, 0, 0, ?3, ?4, ?5"
+    };
+    sql.exec(
+        &format!(
             "INSERT INTO named_checkpoints (name, format, build_id, through_seq, execution_count, \
              memory_bytes, image_bytes, journal_pruned, files_count, files_bytes, created_ms) \
-             SELECT ?, format, build_id, through_seq, ?, memory_bytes, image_bytes, journal_pruned, \
-             ?, ?, ? FROM checkpoints WHERE name = 'latest'",
-            args(vec![
-                execution_count.into(),
-                (totals.count as i64).into(),
-                (totals.bytes as i64).into(),
-                now_ms.into(),
-            ]),
-        )?;
+             {source}"
+        ),
+        args(vec![
+            execution_count.into(),
+            (totals.count as i64).into(),
+            (totals.bytes as i64).into(),
+            now_ms.into(),
+        ]),
+    )?;
+    if has_image {
         sql.exec(
             "INSERT INTO named_checkpoint_chunks (name, part, data) \
              SELECT ?, part, data FROM checkpoint_chunks WHERE name = 'latest'",
             vec![name.into()],
-        )?;
-    } else {
-        sql.exec(
-            "INSERT INTO named_checkpoints (name, format, build_id, through_seq, execution_count, \
-             memory_bytes, image_bytes, journal_pruned, files_count, files_bytes, created_ms) \
-             VALUES (?, 0, '', 0, ?, 0, 0, 0, ?, ?, ?)",
-            args(vec![
-                execution_count.into(),
-                (totals.count as i64).into(),
-                (totals.bytes as i64).into(),
-                now_ms.into(),
-            ]),
         )?;
     }
     sql.exec(

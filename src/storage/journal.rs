@@ -383,18 +383,7 @@ pub fn recall(
     let Some(row) = rows.into_iter().next() else {
         return Ok(None);
     };
-    let mut answer = Vec::new();
-    for part in sql
-        .exec(
-            "SELECT data FROM idempotency_parts WHERE key = ? ORDER BY part",
-            vec![key.into()],
-        )?
-        .raw()
-    {
-        if let Some(worker::SqlStorageValue::Blob(data)) = part?.first() {
-            answer.extend_from_slice(data);
-        }
-    }
+    let answer = parts(sql, "idempotency_parts", key)?;
     Ok(Some(idempotency::Recorded {
         fingerprint: row.fingerprint,
         answer: String::from_utf8(answer)
@@ -482,10 +471,15 @@ pub fn replies(sql: &SqlStorage, seq: i64) -> worker::Result<Vec<Reply>> {
 
 /// The contents stored under `key` by [`store_blob`].
 fn blob(sql: &SqlStorage, key: &str) -> worker::Result<Vec<u8>> {
+    parts(sql, "journal_blobs", key)
+}
+
+/// The `data` of `table`'s rows for `key`, joined in `part` order.
+fn parts(sql: &SqlStorage, table: &str, key: &str) -> worker::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     for row in sql
         .exec(
-            "SELECT data FROM journal_blobs WHERE key = ? ORDER BY part",
+            &format!("SELECT data FROM {table} WHERE key = ? ORDER BY part"),
             vec![key.into()],
         )?
         .raw()
