@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::{mcp_tools, sse};
+use super::{events, mcp_tools};
 
 /// Protocol versions served, newest first.
 pub const PROTOCOL_VERSIONS: [&str; 3] = ["2025-11-25", "2025-06-18", "2025-03-26"];
@@ -217,7 +217,7 @@ pub struct ProgressRelay {
     call: mcp_tools::Call,
     id: Value,
     token: Value,
-    parser: sse::Parser,
+    parser: events::Parser,
     progress: u64,
     answered: bool,
 }
@@ -228,7 +228,7 @@ impl ProgressRelay {
             call,
             id,
             token,
-            parser: sse::Parser::default(),
+            parser: events::Parser::default(),
             progress: 0,
             answered: false,
         }
@@ -239,8 +239,9 @@ impl ProgressRelay {
         let mut out = String::new();
         for item in self.parser.push(bytes) {
             match item {
-                sse::Item::Comment(text) => out.push_str(&sse::comment(&text)),
-                sse::Item::Event { name, data } if name == "stdout" || name == "stderr" => {
+                // The inner stream's only comments are its heartbeats.
+                events::Item::Comment(_) => out.push_str(events::KEEPALIVE),
+                events::Item::Event { name, data } if name == "stdout" || name == "stderr" => {
                     self.progress += 1;
                     let text = serde_json::from_str::<Value>(&data)
                         .ok()
@@ -255,20 +256,17 @@ impl ProgressRelay {
                             "message": format!("{name}: {text}"),
                         },
                     });
-                    out.push_str(&sse::encode("message", &note.to_string()));
+                    out.push_str(&events::event("message", &note));
                 }
-                sse::Item::Event { name, data } if name == "result" && !self.answered => {
+                events::Item::Event { name, data } if name == "result" && !self.answered => {
                     self.answered = true;
                     let result =
                         self.call
                             .tool
                             .result(&self.call, 200, "application/json", data.as_bytes());
-                    out.push_str(&sse::encode(
-                        "message",
-                        &result_body(&self.id, result).to_string(),
-                    ));
+                    out.push_str(&events::event("message", &result_body(&self.id, result)));
                 }
-                sse::Item::Event { .. } => {}
+                events::Item::Event { .. } => {}
             }
         }
         out
@@ -289,7 +287,7 @@ impl ProgressRelay {
             "the execution's stream ended without a result; retry with the same idempotency_key \
              to get its answer without running it twice",
         );
-        sse::encode("message", &err.body().to_string())
+        events::event("message", &err.body())
     }
 }
 
@@ -344,20 +342,20 @@ mod tests {
             .call(&json!({"session_id": "ses_a", "code": "1"}))
             .expect("call");
         let mut relay = ProgressRelay::new(call, json!(7), json!("tok"));
-        let mut out = relay.push(sse::encode("stdout", r#"{"text":"one"}"#).as_bytes());
-        out += &relay.push(sse::comment("keepalive").as_bytes());
-        out += &relay.push(sse::encode("result", r#"{"status":"ok","value":1}"#).as_bytes());
-        let items = sse::Parser::default().push(out.as_bytes());
+        let mut out = relay.push(events::event("stdout", &json!({"text": "one"})).as_bytes());
+        out += &relay.push(events::KEEPALIVE.as_bytes());
+        out += &relay.push(events::result_event(&json!({"status": "ok", "value": 1})).as_bytes());
+        let items = events::Parser::default().push(out.as_bytes());
         assert_eq!(items.len(), 3);
-        let sse::Item::Event { data, .. } = &items[0] else {
+        let events::Item::Event { data, .. } = &items[0] else {
             panic!("event")
         };
         let note: Value = serde_json::from_str(data).expect("json");
         assert_eq!(note["method"], "notifications/progress");
         assert_eq!(note["params"]["progressToken"], "tok");
         assert_eq!(note["params"]["message"], "stdout: one");
-        assert_eq!(items[1], sse::Item::Comment("keepalive".into()));
-        let sse::Item::Event { data, .. } = &items[2] else {
+        assert_eq!(items[1], events::Item::Comment("keepalive".into()));
+        let events::Item::Event { data, .. } = &items[2] else {
             panic!("event")
         };
         let answer: Value = serde_json::from_str(data).expect("json");

@@ -7,6 +7,7 @@ use worker::{Env, Headers, Method, Request, RequestInit, Response};
 
 use super::{
     error::ApiError,
+    events,
     handler::{self, internal},
     mcp::{self, Answer, Message, RpcError},
     mcp_tools::{Body, Call},
@@ -96,7 +97,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, ApiError> {
         Ok(Answer::Call(call)) => {
             // Progress asked for, and the client reads event streams: stream the console output.
             if let Some(token) = mcp::progress_token(&params) {
-                if call.tool.runs_code() && accepts_events(&accept) {
+                if call.tool.runs_code() && events::wants_stream(Some(&accept)) {
                     return stream_tool(&req, env, call, id, token).await;
                 }
             }
@@ -121,17 +122,6 @@ fn accepts_json(accept: &str) -> bool {
         })
 }
 
-/// Whether `Accept` allows an event stream.
-fn accepts_events(accept: &str) -> bool {
-    accept.split(',').any(|part| {
-        part.split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .eq_ignore_ascii_case("text/event-stream")
-    })
-}
-
 /// Answers a tool call that runs code as an event stream: progress notifications while it
 /// runs, then the response. An answer that is not a stream (an error before the cell ran) is
 /// answered as JSON.
@@ -146,7 +136,7 @@ async fn stream_tool(
     let mut resp = forward(req, env, &call, true).await?;
     let status = resp.status_code();
     let content_type = header(&resp, "content-type");
-    if status != 200 || !content_type.starts_with("text/event-stream") {
+    if status != 200 || !content_type.starts_with(events::EVENT_STREAM) {
         let bytes = resp.bytes().await.map_err(|e| internal("mcp answer", e))?;
         return rpc_result(&id, call.tool.result(&call, status, &content_type, &bytes));
     }
@@ -182,7 +172,7 @@ async fn stream_tool(
         },
     );
     let headers = Headers::new();
-    let _ = headers.set("content-type", "text/event-stream");
+    let _ = headers.set("content-type", events::EVENT_STREAM);
     let _ = headers.set("cache-control", "no-cache");
     Ok(Response::from_stream(events)
         .map_err(|e| internal("mcp stream", e))?
@@ -224,7 +214,7 @@ async fn forward(
         let _ = headers.set(name, value);
     }
     if stream {
-        let _ = headers.set("accept", "text/event-stream");
+        let _ = headers.set("accept", events::EVENT_STREAM);
     }
     let mut init = RequestInit::new();
     init.with_method(Method::from(call.method.to_string()));

@@ -56,6 +56,8 @@ pub struct Call {
     pub headers: Vec<(&'static str, String)>,
     /// The session the call is about, for error messages.
     pub session_id: Option<String>,
+    /// The file path a file tool was given, for its result.
+    pub file: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -188,6 +190,7 @@ impl Tool {
             body,
             headers: Vec::new(),
             session_id,
+            file: None,
         };
         Ok(match self {
             Tool::RunJs => call(
@@ -252,12 +255,14 @@ impl Tool {
             }
             Tool::FileRead => {
                 let args: FileReadArgs = self.args(arguments)?;
-                call(
+                let mut c = call(
                     "GET",
                     file_path(&args.session_id, &args.path),
                     Body::None,
                     Some(args.session_id),
-                )
+                );
+                c.file = Some(args.path);
+                c
             }
             Tool::SessionFork => {
                 let args: ForkArgs = self.args(arguments)?;
@@ -690,11 +695,7 @@ fn cell_failure(answer: &Value) -> String {
 }
 
 fn file_result(call: &Call, content_type: &str, body: &[u8]) -> Value {
-    let path = call
-        .path
-        .split_once("/files/")
-        .map(|(_, p)| decode(p))
-        .unwrap_or_default();
+    let path = call.file.clone().unwrap_or_default();
     if body.len() > MAX_INLINE_READ_BYTES {
         return error_result(
             &format!(
@@ -763,25 +764,6 @@ fn encode(text: &str) -> String {
         }
     }
     out
-}
-
-fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -13,7 +13,6 @@ pub mod wire;
 pub mod handler;
 pub mod mcp;
 pub mod mcp_tools;
-pub mod sse;
 
 #[cfg(all(target_arch = "wasm32", feature = "worker"))]
 pub mod mcp_http;

@@ -489,22 +489,18 @@ impl Core {
 
     /// What an idempotency key already says about `cmd`: the recorded answer, a conflict, or
     /// nothing yet (then its fingerprint, to record the answer under).
-    fn recall(
-        &self,
-        key: &str,
-        cmd: &wire::ExecRequest,
-    ) -> Result<Result<String, String>, ApiError> {
+    fn recall(&self, key: &str, cmd: &wire::ExecRequest) -> Result<Prior, ApiError> {
         let fingerprint = idempotency::fingerprint(&cmd.code, cmd.input.as_ref());
         let recorded = SqlStore(self.sql())
             .recall(key, now_ms())
             .map_err(|e| internal("recall", e))?;
         match recorded.map(|r| r.recall(&fingerprint)) {
-            Some(Recall::Replay(answer)) => Ok(Ok(answer)),
+            Some(Recall::Replay(answer)) => Ok(Prior::Answered(answer)),
             Some(Recall::Conflict) => Err(ApiError::IdempotencyKeyReused(format!(
                 "Idempotency-Key {key:?} was already used on this session with other code or \
                  input; use a new key for a new cell"
             ))),
-            None => Ok(Err(fingerprint)),
+            None => Ok(Prior::New(fingerprint)),
         }
     }
 
@@ -518,12 +514,12 @@ impl Core {
         let mut remember = None;
         if let Some(key) = key {
             match self.recall(key, cmd)? {
-                Ok(answer) => {
+                Prior::Answered(answer) => {
                     let response = json_text_response(200, answer)?;
                     let _ = response.headers().set(idempotency::REPLAYED_HEADER, "true");
                     return Ok(response);
                 }
-                Err(fingerprint) => remember = Some((key.to_string(), fingerprint)),
+                Prior::New(fingerprint) => remember = Some((key.to_string(), fingerprint)),
             }
         }
         let answer = self
@@ -575,7 +571,7 @@ impl Core {
         if let Some(key) = key {
             match self.recall(&key, &cmd)? {
                 // The recorded answer again, its console lines first, as a stream.
-                Ok(answer) => {
+                Prior::Answered(answer) => {
                     let body: serde_json::Value =
                         serde_json::from_str(&answer).map_err(|e| internal("recorded", e))?;
                     let (stream, response) =
@@ -590,7 +586,7 @@ impl Core {
                     stream.close();
                     return Ok(response);
                 }
-                Err(fingerprint) => remember = Some((key, fingerprint)),
+                Prior::New(fingerprint) => remember = Some((key, fingerprint)),
             }
         }
         let (stream, response) = EventStream::new().map_err(|e| internal("stream", e))?;
@@ -743,6 +739,14 @@ impl Core {
             }
         });
     }
+}
+
+/// What an idempotency key already says about a request.
+enum Prior {
+    /// The answer recorded for the same request.
+    Answered(String),
+    /// Nothing yet: the request's fingerprint, to record its answer under.
+    New(String),
 }
 
 /// What an exec answers: the body, and how the session was rebuilt and checkpointed.

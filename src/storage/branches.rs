@@ -24,50 +24,9 @@ pub struct Named {
     pub created_ms: i64,
 }
 
-/// The session's file rows, with each file's object (a file written before forks existed
-/// lives under the session's own prefix).
-pub fn file_rows(sql: &SqlStorage, tenant: &str, id: &str) -> worker::Result<Vec<(FileRow, bool)>> {
-    #[derive(Deserialize)]
-    struct Row {
-        path: String,
-        size: i64,
-        content_type: String,
-        etag: String,
-        modified_ms: i64,
-        object_key: Option<String>,
-        shared: i64,
-    }
-    let rows: Vec<Row> = sql
-        .exec(
-            "SELECT path, size, content_type, etag, modified_ms, object_key, shared FROM files \
-             ORDER BY path",
-            None,
-        )?
-        .to_array()?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let object_key = r
-                .object_key
-                .unwrap_or_else(|| keys::file_key(tenant, id, &r.path));
-            (
-                FileRow {
-                    path: r.path,
-                    size: r.size,
-                    content_type: r.content_type,
-                    etag: r.etag,
-                    modified_ms: r.modified_ms,
-                    object_key,
-                },
-                r.shared != 0,
-            )
-        })
-        .collect())
-}
-
 /// What the session holds: its files' objects, as sharing sees them.
 pub fn held(sql: &SqlStorage, tenant: &str, id: &str) -> worker::Result<Vec<Held>> {
-    Ok(file_rows(sql, tenant, id)?
+    Ok(super::file_index::object_rows(sql, tenant, id)?
         .into_iter()
         .map(|(row, shared)| Held {
             key: row.object_key,

@@ -10,6 +10,7 @@ use crate::files::{
     staging::{Index, Totals},
     FileInfo,
 };
+use crate::session::protocol::FileRow;
 
 #[derive(Deserialize)]
 struct Row {
@@ -18,6 +19,11 @@ struct Row {
     content_type: String,
     etag: String,
     modified_ms: i64,
+    /// Selected only where the object matters (see [`object_rows`]).
+    #[serde(default)]
+    object_key: Option<String>,
+    #[serde(default)]
+    shared: i64,
 }
 
 impl From<Row> for FileInfo {
@@ -114,6 +120,12 @@ pub fn upsert(sql: &SqlStorage, file: &FileInfo, object_key: &str) -> worker::Re
     Ok(())
 }
 
+/// The object holding a file's contents: the one its row names, or for a file written before
+/// objects were per write, the one under the session's prefix (migration 0008).
+fn object_of(tenant: &str, id: &str, path: &str, stored: Option<String>) -> String {
+    stored.unwrap_or_else(|| super::keys::file_key(tenant, id, path))
+}
+
 /// The object holding `path`'s contents, and whether it is shared (see migration 0008).
 pub fn held(sql: &SqlStorage, tenant: &str, id: &str, path: &str) -> Option<Held> {
     #[derive(Deserialize)]
@@ -129,11 +141,38 @@ pub fn held(sql: &SqlStorage, tenant: &str, id: &str, path: &str) -> Option<Held
         .and_then(|c| c.to_array())
         .ok()?;
     rows.into_iter().next().map(|r| Held {
-        key: r
-            .object_key
-            .unwrap_or_else(|| super::keys::file_key(tenant, id, path)),
+        key: object_of(tenant, id, path, r.object_key),
         shared: r.shared != 0,
     })
+}
+
+/// Every file's row with its object, and whether the object is shared, in path order.
+pub fn object_rows(
+    sql: &SqlStorage,
+    tenant: &str,
+    id: &str,
+) -> worker::Result<Vec<(FileRow, bool)>> {
+    let rows: Vec<Row> = sql
+        .exec(
+            &format!("SELECT {COLUMNS}, object_key, shared FROM files ORDER BY path"),
+            None,
+        )?
+        .to_array()?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let object_key = object_of(tenant, id, &r.path, r.object_key);
+            let row = FileRow {
+                path: r.path,
+                size: r.size,
+                content_type: r.content_type,
+                etag: r.etag,
+                modified_ms: r.modified_ms,
+                object_key,
+            };
+            (row, r.shared != 0)
+        })
+        .collect())
 }
 
 pub fn remove(sql: &SqlStorage, path: &str) -> worker::Result<()> {

@@ -3,7 +3,7 @@
 //! to one tenant's counts are serialised by the object, so concurrent forks, checkpoints and
 //! deletions of several sessions never lose an update.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 use worker::{durable_object, DurableObject, Env, Method, Request, RequestInit, Response, State};
@@ -30,13 +30,8 @@ impl DurableObject for FileRefs {
         let sql = self.state.storage().sql();
         migrations::apply_list(&sql, migrations::REFS_MIGRATIONS)?;
         let gone = self.apply(&sql, &change)?;
-        if !gone.is_empty() {
-            // After the counts are stored: an object is deleted only once nothing counts it.
-            let bucket = self.env.bucket(bindings::ARTIFACTS)?;
-            for batch in gone.chunks(1000) {
-                bucket.delete_multiple(batch.to_vec()).await?;
-            }
-        }
+        // After the counts are stored: an object is deleted only once nothing counts it.
+        delete_objects(&self.env, &gone).await?;
         Response::from_json(&serde_json::json!({ "deleted": gone.len() }))
     }
 }
@@ -48,11 +43,15 @@ impl FileRefs {
         struct Row {
             count: i64,
         }
+        // Each key the change names, once: its count is read, changed and written back.
+        let keys: BTreeSet<&String> = change
+            .add
+            .iter()
+            .map(|(k, _)| k)
+            .chain(&change.drop)
+            .collect();
         let mut counts = BTreeMap::new();
-        for key in change.add.iter().map(|(k, _)| k).chain(&change.drop) {
-            if counts.contains_key(key) {
-                continue;
-            }
+        for key in &keys {
             let rows: Vec<Row> = sql
                 .exec(
                     "SELECT count FROM refs WHERE key = ?",
@@ -60,18 +59,12 @@ impl FileRefs {
                 )?
                 .to_array()?;
             if let Some(row) = rows.first() {
-                counts.insert(key.clone(), row.count);
+                counts.insert((*key).clone(), row.count);
             }
         }
-        let touched: Vec<String> = counts
-            .keys()
-            .cloned()
-            .chain(change.add.iter().map(|(k, _)| k.clone()))
-            .chain(change.drop.iter().cloned())
-            .collect();
         let gone = refs::apply(&mut counts, change);
-        for key in touched {
-            match counts.get(&key) {
+        for key in keys {
+            match counts.get(key) {
                 Some(count) => sql.exec(
                     "INSERT INTO refs (key, count) VALUES (?, ?) \
                      ON CONFLICT(key) DO UPDATE SET count = excluded.count",
@@ -114,11 +107,18 @@ pub async fn send(env: &Env, tenant: &str, change: &RefChange) -> worker::Result
 /// reference.
 pub async fn release(env: &Env, tenant: &str, files: Vec<refs::Held>) -> worker::Result<()> {
     let (alone, change) = refs::release(files);
-    if !alone.is_empty() {
-        let bucket = env.bucket(bindings::ARTIFACTS)?;
-        for batch in alone.chunks(1000) {
-            bucket.delete_multiple(batch.to_vec()).await?;
-        }
-    }
+    delete_objects(env, &alone).await?;
     send(env, tenant, &change).await
+}
+
+/// Deletes R2 objects, 1000 per call (R2's bound).
+async fn delete_objects(env: &Env, keys: &[String]) -> worker::Result<()> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let bucket = env.bucket(bindings::ARTIFACTS)?;
+    for batch in keys.chunks(1000) {
+        bucket.delete_multiple(batch.to_vec()).await?;
+    }
+    Ok(())
 }

@@ -118,14 +118,20 @@ fn store_blob(sql: &SqlStorage, key: &str, payload: &[u8]) -> worker::Result<()>
     if known {
         return Ok(());
     }
-    // One row even for empty contents, so the key is known.
-    let mut chunks: Vec<&[u8]> = payload.chunks(REPLY_PART_BYTES).collect();
+    insert_parts(sql, "journal_blobs", key, payload)
+}
+
+/// Stores `bytes` as `table`'s rows for `key`, in parts of at most [`REPLY_PART_BYTES`] (a row
+/// is at most 2 MB); [`parts`] reads them back. One row even for no bytes, so the key is known.
+fn insert_parts(sql: &SqlStorage, table: &str, key: &str, bytes: &[u8]) -> worker::Result<()> {
+    let mut chunks: Vec<&[u8]> = bytes.chunks(REPLY_PART_BYTES).collect();
     if chunks.is_empty() {
         chunks.push(&[]);
     }
+    let insert = format!("INSERT INTO {table} (key, part, data) VALUES (?, ?, ?)");
     for (part, chunk) in chunks.into_iter().enumerate() {
         sql.exec(
-            "INSERT INTO journal_blobs (key, part, data) VALUES (?, ?, ?)",
+            &insert,
             vec![
                 key.into(),
                 (part as i64).into(),
@@ -412,22 +418,7 @@ pub fn remember(
         "INSERT INTO idempotency (key, fingerprint, created_ms) VALUES (?, ?, ?)",
         vec![key.into(), record.fingerprint.as_str().into(), now.into()],
     )?;
-    for (part, chunk) in record
-        .answer
-        .as_bytes()
-        .chunks(REPLY_PART_BYTES)
-        .enumerate()
-    {
-        sql.exec(
-            "INSERT INTO idempotency_parts (key, part, data) VALUES (?, ?, ?)",
-            vec![
-                key.into(),
-                (part as i64).into(),
-                worker::SqlStorageValue::Blob(chunk.to_vec()),
-            ],
-        )?;
-    }
-    Ok(())
+    insert_parts(sql, "idempotency_parts", key, record.answer.as_bytes())
 }
 
 /// The replies one journaled cell's I/O got, in order. Loaded one cell at a time while

@@ -21,7 +21,7 @@ use crate::{
     },
     storage::{
         branches::{self, Named, MAX_CHECKPOINTS},
-        file_refs, journal, keys, metadata,
+        file_index, file_refs, journal, keys, metadata,
         refs::{self, Held},
     },
     time::rfc3339,
@@ -63,7 +63,7 @@ impl Core {
         copies: i64,
     ) -> Result<Vec<FileRow>, ApiError> {
         let sql = self.sql();
-        let rows = branches::file_rows(&sql, &record.tenant, &record.id)
+        let rows = file_index::object_rows(&sql, &record.tenant, &record.id)
             .map_err(|e| internal("file rows", e))?;
         let held: Vec<Held> = rows
             .iter()
