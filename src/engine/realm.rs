@@ -713,3 +713,6 @@ mod regex_tests;
 #[cfg(test)]
 #[path = "tests.rs"]
 mod tests;
+#[cfg(test)]
+#[path = "speed_tests.rs"]
+mod speed_tests;

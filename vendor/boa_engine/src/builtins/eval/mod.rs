@@ -308,6 +308,8 @@ impl Eval {
 
         let bindings = body
             .analyze_scope_eval(
+                // edge-sandbox patch: indirect evals get a Script's escape analysis (boa_ast).
+                direct,
                 strict,
                 &variable_scope,
                 &lexical_scope,

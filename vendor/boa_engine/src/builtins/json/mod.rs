@@ -53,6 +53,9 @@ const fn to_hex_digit(val: u16) -> u16 {
 #[cfg(test)]
 mod tests;
 
+// edge-sandbox patch: JSON.parse without a reviver.
+mod direct;
+
 /// Marker struct for the `[[IsRawJSON]]` internal slot.
 #[derive(Debug, Trace, Finalize, JsData)]
 pub(crate) struct RawJson;
@@ -264,15 +267,20 @@ impl Json {
         // Validation runs first, so too-deep or malformed text is a SyntaxError, not a limit.
         crate::budget::charge(json_string.len() as u64)?;
 
+        // Check if a reviver is provided, to determine if we need source text tracking
+        let has_reviver = args.get_or_undefined(1).is_callable();
+        // edge-sandbox patch: without a reviver, no source text is needed: build the values in
+        // one pass (direct.rs) instead of validating, then parsing and running the text as JS.
+        if !has_reviver {
+            return direct::parse(&json_string, context);
+        }
+
         // 2. Parse ! StringToCodePoints(jsonString) as a JSON text as specified in ECMA-404.
         //    Throw a SyntaxError exception if it is not a valid JSON text as defined in that specification.
         if let Err(e) = serde_json::from_str::<serde_json::Value>(&json_string) {
             return Err(JsNativeError::syntax().with_message(e.to_string()).into());
         }
         crate::budget::reserve(json_string.len().saturating_mul(32))?;
-
-        // Check if a reviver is provided, to determine if we need source text tracking
-        let has_reviver = args.get_or_undefined(1).is_callable();
 
         // 3. Let scriptString be the string-concatenation of "(", jsonString, and ");".
         let script_string = format!("({json_string});");

@@ -1,6 +1,7 @@
 use crate::{
     Context, JsResult, JsString, JsSymbol, JsValue,
     object::{JsObject, PrivateName},
+    property::PropertyKey,
 };
 use boa_ast::scope::{BindingLocator, BindingLocatorScope, Scope};
 use boa_gc::{Finalize, Gc, Trace};
@@ -646,8 +647,12 @@ impl Context {
     pub(crate) fn get_binding(&mut self, locator: &BindingLocator) -> JsResult<Option<JsValue>> {
         match locator.scope() {
             BindingLocatorScope::GlobalObject => {
-                let key = locator.name().clone();
+                let key = PropertyKey::from(locator.name().clone());
                 let obj = self.global_object();
+                // edge-sandbox patch: see `global_data_slot`.
+                if let Some(index) = global_data_slot(&obj, &key, false) {
+                    return Ok(Some(obj.borrow().properties().storage[index].clone()));
+                }
                 obj.try_get(key, self)
             }
             BindingLocatorScope::GlobalDeclarative => {
@@ -681,6 +686,12 @@ impl Context {
             BindingLocatorScope::GlobalObject => {
                 let key = locator.name().clone();
                 let obj = self.global_object();
+                // edge-sandbox patch: see `global_data_slot`.
+                let key = PropertyKey::from(key);
+                if let Some(index) = global_data_slot(&obj, &key, true) {
+                    obj.borrow_mut().properties_mut().storage[index] = value;
+                    return Ok(());
+                }
                 obj.set(key, value, strict, self)?;
             }
             BindingLocatorScope::GlobalDeclarative => {
@@ -739,4 +750,24 @@ impl Context {
             .get(index as usize)
             .expect("environment index must be in range")
     }
+}
+
+/// edge-sandbox patch: a notebook's top-level variables are global object properties, read and
+/// assigned in its hot loops. Where `key` is an own data property (writable, if `writable`) of
+/// an ordinary global object, reading or assigning its storage slot is exactly what the
+/// ordinary [[Get]]/[[Set]] would do, without building property descriptors or looking the key
+/// up again; this returns that slot. Anything else (accessors, read-only, inherited, exotic
+/// globals) takes the full path.
+pub(crate) fn global_data_slot(obj: &JsObject, key: &PropertyKey, writable: bool) -> Option<usize> {
+    use crate::object::{internal_methods::ORDINARY_INTERNAL_METHODS, shape::slot::SlotAttributes};
+    if matches!(key, PropertyKey::Index(_)) || !std::ptr::eq(obj.vtable(), &ORDINARY_INTERNAL_METHODS) {
+        return None;
+    }
+    let slot = obj.borrow().properties().shape.lookup(key)?;
+    if slot.attributes.is_accessor_descriptor()
+        || (writable && !slot.attributes.contains(SlotAttributes::WRITABLE))
+    {
+        return None;
+    }
+    Some(slot.index as usize)
 }

@@ -109,6 +109,18 @@ impl Operation for SetNameByLocator {
 
 /// Checks that the binding pointed by `locator` exists and is initialized.
 fn verify_initialized(locator: &BindingLocator, context: &mut Context) -> JsResult<()> {
+    // edge-sandbox patch: in sloppy code an assignment to a missing global property is no
+    // error (the message below is `None`), so the lookup is skipped where it has no effect to
+    // observe: an ordinary global object, whose [[HasProperty]] runs no guest code.
+    if matches!(locator.scope(), BindingLocatorScope::GlobalObject)
+        && !context.vm.frame().code_block.strict()
+        && std::ptr::eq(
+            context.global_object().vtable(),
+            &crate::object::internal_methods::ORDINARY_INTERNAL_METHODS,
+        )
+    {
+        return Ok(());
+    }
     if !context.is_initialized_binding(locator)? {
         let key = locator.name();
         let strict = context.vm.frame().code_block.strict();
