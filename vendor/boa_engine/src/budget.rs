@@ -33,6 +33,9 @@ pub const JOB_FUEL: u64 = 1000;
 /// Fuel charged per allocation, besides one unit per 64 bytes.
 const ALLOC_FUEL: u64 = 8;
 
+/// Objects a garbage collection walks per unit of fuel charged (see [`charge_collection`]).
+const COLLECTED_OBJECTS_PER_FUEL: u64 = 4;
+
 thread_local! {
     static FUEL: Cell<u64> = const { Cell::new(u64::MAX) };
     static TRIPPED: Cell<Option<Exhausted>> = const { Cell::new(None) };
@@ -99,6 +102,7 @@ pub fn begin(fuel: u64, memory: usize) {
     TRIPPED.set(None);
     FUEL_AT_TRIP.set(0);
     FORCED_COLLECTIONS.set(0);
+    boa_gc::set_collection_hook(Some(charge_collection));
     let in_use = MEMORY_IN_USE.get();
     MEMORY_BASE.set(in_use);
     MEMORY_PEAK.set(in_use);
@@ -169,33 +173,34 @@ pub fn error() -> JsError {
     }
 }
 
-/// Spends one unit of fuel for one VM instruction.
+/// Spends `cost` units of fuel for one VM instruction (its opcode's weight).
 #[inline]
-pub(crate) fn tick() -> JsResult<()> {
+pub(crate) fn tick(cost: u64) -> JsResult<()> {
     // edge-sandbox patch: the `unguarded` build (benchmarks only) spends no fuel.
     if cfg!(feature = "unguarded") {
         return Ok(());
     }
     let fuel = FUEL.get();
-    if fuel == 0 {
-        return tick_slow();
+    if fuel < cost {
+        return tick_slow(cost);
     }
-    FUEL.set(fuel - 1);
+    FUEL.set(fuel - cost);
     Ok(())
 }
 
 /// The segment ran out: refill it from the reserve and yield, or stop the execution.
 #[cold]
-fn tick_slow() -> JsResult<()> {
+fn tick_slow(cost: u64) -> JsResult<()> {
     if TRIPPED.get() == Some(Exhausted::Memory) && collect_and_recheck() {
         return Ok(());
     }
     // edge-sandbox patch: a moving mark; the reserve refills the segment, then the hook runs.
-    let reserve = RESERVE.get();
-    if TRIPPED.get().is_none() && reserve > 0 {
-        let segment = reserve.min(YIELD_EVERY.get().max(1));
-        RESERVE.set(reserve - segment);
-        FUEL.set(segment - 1);
+    let left = total();
+    if TRIPPED.get().is_none() && RESERVE.get() > 0 && left >= cost {
+        let left = left - cost;
+        let segment = left.min(YIELD_EVERY.get().max(1));
+        FUEL.set(segment);
+        RESERVE.set(left - segment);
         if let Some(hook) = YIELD_HOOK.get() {
             // The host's work is not the execution's: what the hook allocates costs no fuel.
             let (fuel, reserve) = (FUEL.get(), RESERVE.get());
@@ -311,6 +316,23 @@ pub fn record_alloc(bytes: usize) {
     }
     if in_use.saturating_sub(MEMORY_BASE.get()) > MEMORY_LIMIT.get() {
         trip(Exhausted::Memory);
+    }
+}
+
+/// edge-sandbox patch: a garbage collection during an execution walked `objects` objects.
+/// Collections cost CPU in proportion to the whole heap, which instructions and allocations do
+/// not show (a loop allocating under a large live heap ran several times fewer fuel units per
+/// CPU second than the same loop under a small one), so the execution pays for them too.
+fn charge_collection(objects: usize) {
+    let fuel = FUEL.get();
+    if fuel == u64::MAX || cfg!(feature = "unguarded") {
+        return;
+    }
+    let cost = objects as u64 / COLLECTED_OBJECTS_PER_FUEL;
+    if fuel >= cost {
+        FUEL.set(fuel - cost);
+    } else if !spill(cost) {
+        trip(Exhausted::Fuel);
     }
 }
 

@@ -50,6 +50,16 @@ thread_local!(static GC_DROPPING: Cell<bool> = const { Cell::new(false) });
 // `in_bookkeeping()` and counts such bytes as not the execution's.
 thread_local!(static BOOKKEEPING: Cell<u32> = const { Cell::new(0) });
 
+// edge-sandbox patch: a collection's work grows with the whole heap, not with what the code
+// that triggered it did; the host's budget charges it through this hook.
+thread_local!(static COLLECTION_HOOK: Cell<Option<fn(usize)>> = const { Cell::new(None) });
+
+/// Calls `hook` after every collection on this thread with the number of objects it walked
+/// (every live and dead object: marking and sweeping visit each one).
+pub fn set_collection_hook(hook: Option<fn(usize)>) {
+    COLLECTION_HOOK.with(|h| h.set(hook));
+}
+
 /// Whether the collector is allocating or freeing its own lists on this thread right now.
 #[must_use]
 pub fn in_bookkeeping() -> bool {
@@ -252,6 +262,8 @@ impl Collector {
     /// Run a collection on the full heap.
     fn collect(gc: &mut BoaGc) {
         gc.runtime.collections += 1;
+        // edge-sandbox patch: what the collection walks, for the collection hook.
+        let objects = gc.strongs.len() + gc.weaks.len();
 
         // edge-sandbox patch: marking and finalizing (and freeing the lists they build) is
         // bookkeeping; the sweep below, which frees garbage, is not.
@@ -304,6 +316,10 @@ impl Collector {
                 false
             }
         });
+
+        if let Some(hook) = COLLECTION_HOOK.with(Cell::get) {
+            hook(objects);
+        }
 
         bookkeeping(|| {
             gc.strongs.shrink_to(gc.strongs.len() >> 2);

@@ -789,8 +789,8 @@ impl Context {
             self.instructions_remaining -= 1;
         }
 
-        // edge-sandbox patch: every instruction spends fuel.
-        if let Err(err) = crate::budget::tick() {
+        // edge-sandbox patch: every instruction spends fuel, by the weight of its opcode.
+        if let Err(err) = crate::budget::tick(u64::from(opcode::OPCODE_FUEL[opcode as usize])) {
             return self.handle_error(err);
         }
 

@@ -417,6 +417,17 @@ macro_rules! generate_opcodes {
             ]
         };
 
+        /// edge-sandbox patch: the fuel each instruction spends (`budget::tick`): Boa's own
+        /// per-opcode cost estimate, at least 1, so that fuel follows CPU time more closely
+        /// than one unit per instruction does.
+        pub(crate) const OPCODE_FUEL: [u8; 256] = {
+            [
+                $(
+                    if $Variant::COST == 0 { 1 } else { $Variant::COST },
+                )*
+            ]
+        };
+
         type OpcodeHandlerBudget = fn(&mut Context, usize, &mut u32) -> ControlFlow<CompletionRecord>;
 
         pub(crate) const OPCODE_HANDLERS_BUDGET: [OpcodeHandlerBudget; 256] = {
