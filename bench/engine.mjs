@@ -233,8 +233,12 @@ async function post(url, body, headers = {}) {
 }
 
 /** Node's answer: the completion value of the cell, after a JSON round trip. */
-function nodeAnswer(code) {
-  return JSON.parse(JSON.stringify(vm.runInNewContext(code, {}, { timeout: 120_000 })));
+function nodeAnswer(program) {
+  try {
+    return JSON.parse(JSON.stringify(vm.runInNewContext(program.code, {}, { timeout: 120_000 })) ?? 'null');
+  } catch (err) {
+    throw new Error(`program ${JSON.stringify(program.name)} fails in Node, so it has no answer to check: ${err}`);
+  }
 }
 
 const show = (value) => {
@@ -294,7 +298,7 @@ const geomean = (xs) => (xs.length ? Math.exp(xs.reduce((s, x) => s + Math.log(x
 async function measurePrograms(list, failures) {
   const results = {};
   for (const p of programs) {
-    const expected = nodeAnswer(p.code);
+    const expected = nodeAnswer(p);
     results[p.name] = { program: p, expected, runs: Object.fromEntries(list.map((rt) => [rt.id, []])) };
   }
   for (let round = 0; round <= REPEATS; round++) {
@@ -499,6 +503,7 @@ function printBaseline(results, baselineId) {
   }
   table(['program', 'before (baseline)', 'after (this build)', 'after/before'], rows);
   console.log(`\nafter/before (below 1x: this build is faster): ${spread(pairs)}`);
+  if (baselineId === ids.main) console.log('(the same engine build on both sides: the ratios show the run-to-run spread)');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -511,6 +516,7 @@ const ids = {
   baseline: BASELINE ? buildId(path.join(BASELINE, 'engine')) : null,
 };
 const started = {};
+const load = { start: os.loadavg()[0] };
 try {
   // One at a time: starting a runtime takes the machine's CPU for a few seconds.
   started.main = await startSandbox({ workers: [peersWorker()] });
@@ -523,6 +529,8 @@ try {
 
   console.log(`\n# Engine benchmark, local workerd (wrangler dev), ${new Date().toISOString()}`);
   console.log(`engine ${ids.main}${ids.unguarded ? `, unguarded ${ids.unguarded}` : ''}${ids.baseline ? `, baseline ${ids.baseline}` : ''}; Node ${process.version}; ${os.cpus().length} CPUs`);
+  // Other work on the machine widens the spread of every figure: say how busy it was.
+  console.log(`load average (1 min) at the start ${load.start.toFixed(2)}, at the end ${os.loadavg()[0].toFixed(2)}`);
   printPrograms(results);
   if (latency) printLatency(latency);
   const fuel = fuelRates(results);
