@@ -161,6 +161,13 @@ export function engineEntry(buildId) {
 }
 
 /**
+ * The header that sends a request on workerd's socket (a sandbox's `url`) to the Worker named
+ * `name` of the same runtime (startSandbox's `workers`) instead of the sandbox: wrangler's
+ * local runtime (miniflare) routes every request by it before any Worker sees it.
+ */
+export const routeHeader = (name) => ({ 'MF-Route-Override': name });
+
+/**
  * Starts the sandbox Worker in local workerd.
  *
  * opts.vars      extra Worker vars, e.g. { MAX_TTL_SECONDS: '5' } (override wrangler.toml)
@@ -170,6 +177,11 @@ export function engineEntry(buildId) {
  * opts.persistDir  state directory (default: a new temporary one, removed at exit)
  * opts.entry     the Worker's entry module (default: src/entry.mjs); engineEntry() makes one
  *                that labels the same engine module with another build id
+ * opts.workers   wrangler configs of more Workers to run in the same runtime, after the
+ *                sandbox (not with `consumer`); `url` stays the sandbox's, and a request to
+ *                `url` with the header `MF-Route-Override: <a Worker's name>` reaches that
+ *                Worker instead (routeHeader(name)). Such a Worker reads no --env-file: its
+ *                vars come from a .dev.vars beside its config.
  *
  * Returns { url, port, proxyUrl, keys, persistDir, r2Object(key), output(), stop(), kill(),
  *   restart() }.
@@ -194,6 +206,9 @@ export async function startSandbox(opts = {}) {
 
   const args = ['dev', '--ip', '127.0.0.1', '--persist-to', persistDir];
   let config;
+  if (opts.consumer && opts.workers?.length) {
+    throw new Error('startSandbox: `workers` cannot be combined with `consumer`');
+  }
   if (opts.consumer) {
     config = mirrorRepo(path.join(scratch, 'repo'), vars);
     args.push('-c', CONSUMER_CONFIG, '-c', config);
@@ -202,6 +217,7 @@ export async function startSandbox(opts = {}) {
     fs.writeFileSync(envFile, dotenv(vars));
     config = testConfig(scratch, opts.entry);
     args.push('-c', config, '--env-file', envFile);
+    for (const extra of opts.workers ?? []) args.push('-c', extra);
   }
   const env = {
     ...process.env,
