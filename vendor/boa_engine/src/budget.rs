@@ -34,7 +34,7 @@ pub const JOB_FUEL: u64 = 1000;
 const ALLOC_FUEL: u64 = 8;
 
 /// Objects a garbage collection walks per unit of fuel charged (see [`charge_collection`]).
-const COLLECTED_OBJECTS_PER_FUEL: u64 = 4;
+const COLLECTED_OBJECTS_PER_FUEL: u64 = 2;
 
 thread_local! {
     static FUEL: Cell<u64> = const { Cell::new(u64::MAX) };
