@@ -8,8 +8,8 @@ use serde::{de, Deserialize, Deserializer, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Limits {
-    /// Units of work: one per VM instruction, plus charges for work inside builtins
-    /// (scanning, copying, sorting, regex steps).
+    /// Units of work: each VM instruction's opcode weight, plus charges for allocations,
+    /// collections and work inside builtins (scanning, copying, sorting, regex steps).
     pub fuel: u64,
     /// Bytes the session's heap may grow by (across cells, approximately; see README).
     pub memory_bytes: u64,

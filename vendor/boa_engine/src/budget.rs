@@ -33,8 +33,12 @@ pub const JOB_FUEL: u64 = 1000;
 /// Fuel charged per allocation, besides one unit per 64 bytes.
 const ALLOC_FUEL: u64 = 8;
 
-/// Objects a garbage collection walks per unit of fuel charged (see [`charge_collection`]).
-const COLLECTED_OBJECTS_PER_FUEL: u64 = 2;
+/// Fuel charged per object a garbage collection walks (see [`charge_collection`]).
+const COLLECTED_OBJECT_FUEL: u64 = 1;
+
+/// Fuel charged when native code calls a function (`JsObject::call`): callbacks of builtins
+/// (`map`, `sort` comparators, getters) each start a nested run of the VM.
+pub const NATIVE_CALL_FUEL: u64 = 10;
 
 thread_local! {
     static FUEL: Cell<u64> = const { Cell::new(u64::MAX) };
@@ -328,7 +332,7 @@ fn charge_collection(objects: usize) {
     if fuel == u64::MAX || cfg!(feature = "unguarded") {
         return;
     }
-    let cost = objects as u64 / COLLECTED_OBJECTS_PER_FUEL;
+    let cost = (objects as u64).saturating_mul(COLLECTED_OBJECT_FUEL);
     if fuel >= cost {
         FUEL.set(fuel - cost);
     } else if !spill(cost) {

@@ -444,6 +444,9 @@ impl JsObject {
 
         // 3. Return ? F.[[Call]](V, argumentsList).
         let frame_index = context.vm.frames.len();
+        // edge-sandbox patch: a call made by native code (a builtin's callback, a getter, a
+        // comparator) costs a nested run of the VM, which its instructions do not show.
+        crate::budget::charge(crate::budget::NATIVE_CALL_FUEL)?;
         if self.__call__(argument_count).resolve(context)? {
             return Ok(context.vm.stack.pop());
         }

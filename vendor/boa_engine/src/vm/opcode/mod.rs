@@ -421,11 +421,24 @@ macro_rules! generate_opcodes {
         /// per-opcode cost estimate, at least 1, so that fuel follows CPU time more closely
         /// than one unit per instruction does.
         pub(crate) const OPCODE_FUEL: [u8; 256] = {
-            [
+            let mut fuel = [
                 $(
                     if $Variant::COST == 0 { 1 } else { $Variant::COST },
                 )*
-            ]
+            ];
+            // Lookups of bindings by name (a notebook's top-level variables are global object
+            // properties) took about 20x the CPU time of a 1-unit instruction in workerd
+            // (bench/engine.mjs, "loops over globals"); the global read with an inline cache
+            // about half that.
+            fuel[Opcode::GetName as usize] = 16;
+            fuel[Opcode::GetNameAndLocator as usize] = 16;
+            fuel[Opcode::GetNameOrUndefined as usize] = 16;
+            fuel[Opcode::GetLocator as usize] = 16;
+            fuel[Opcode::SetName as usize] = 16;
+            fuel[Opcode::SetNameByLocator as usize] = 16;
+            fuel[Opcode::DeleteName as usize] = 16;
+            fuel[Opcode::GetNameGlobal as usize] = 8;
+            fuel
         };
 
         type OpcodeHandlerBudget = fn(&mut Context, usize, &mut u32) -> ControlFlow<CompletionRecord>;
