@@ -186,3 +186,28 @@ fn assigning_a_global_with_a_setter_or_read_only_keeps_its_rules() {
         json!("Assignment to constant variable.")
     );
 }
+
+#[test]
+fn cached_global_positions_follow_redefinitions_and_deletions() {
+    // Each cell warms the cache with a loop, then changes the property under it.
+    assert_eq!(
+        value("var w = 1; for (let i = 0; i < 3; i++) w = i; Object.defineProperty(globalThis, 'w', { writable: false }); w = 99; w"),
+        json!(2)
+    );
+    assert_eq!(
+        value("var g = 1; for (let i = 0; i < 3; i++) g += i; Object.defineProperty(globalThis, 'g', { get() { return 42 } }); g"),
+        json!(42)
+    );
+    assert_eq!(
+        cells(&[
+            "var d = 1; var e = 2; for (let i = 0; i < 3; i++) { d += 1; e += 1 }",
+            "delete globalThis.d; var f = 9; for (let i = 0; i < 3; i++) f += e",
+            "globalThis.d = 7; for (let i = 0; i < 3; i++) d += 1; [d, e, f, 'd' in globalThis]",
+        ]),
+        json!([10, 5, 24, true])
+    );
+    assert_eq!(
+        value("'use strict'; globalThis.s2 = 0; for (let i = 0; i < 3; i++) s2 += i; delete globalThis.s2; try { s2 = 1; 'assigned' } catch (e) { e.name }"),
+        json!("ReferenceError")
+    );
+}

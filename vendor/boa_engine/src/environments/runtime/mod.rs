@@ -647,9 +647,10 @@ impl Context {
     pub(crate) fn get_binding(&mut self, locator: &BindingLocator) -> JsResult<Option<JsValue>> {
         match locator.scope() {
             BindingLocatorScope::GlobalObject => {
-                let key = PropertyKey::from(locator.name().clone());
+                // edge-sandbox patch: see `global_data_slot`. A binding's name is an identifier,
+                // never an array index, so it needs no index parsing.
+                let key = PropertyKey::String(locator.name().clone());
                 let obj = self.global_object();
-                // edge-sandbox patch: see `global_data_slot`.
                 if let Some(index) = global_data_slot(&obj, &key, false) {
                     return Ok(Some(obj.borrow().properties().storage[index].clone()));
                 }
@@ -684,10 +685,9 @@ impl Context {
     ) -> JsResult<()> {
         match locator.scope() {
             BindingLocatorScope::GlobalObject => {
-                let key = locator.name().clone();
+                // edge-sandbox patch: see `global_data_slot` (and `get_binding` on the key).
+                let key = PropertyKey::String(locator.name().clone());
                 let obj = self.global_object();
-                // edge-sandbox patch: see `global_data_slot`.
-                let key = PropertyKey::from(key);
                 if let Some(index) = global_data_slot(&obj, &key, true) {
                     obj.borrow_mut().properties_mut().storage[index] = value;
                     return Ok(());
@@ -755,19 +755,53 @@ impl Context {
 /// edge-sandbox patch: a notebook's top-level variables are global object properties, read and
 /// assigned in its hot loops. Where `key` is an own data property (writable, if `writable`) of
 /// an ordinary global object, reading or assigning its storage slot is exactly what the
-/// ordinary [[Get]]/[[Set]] would do, without building property descriptors or looking the key
-/// up again; this returns that slot. Anything else (accessors, read-only, inherited, exotic
-/// globals) takes the full path.
+/// ordinary [[Get]]/[[Set]] would do, without building property descriptors; this returns that
+/// slot. Anything else (accessors, read-only, inherited, exotic globals) takes the full path.
+/// Positions in the global object's table are cached per name (`GLOBAL_POSITIONS`), checked
+/// against the table on every use (`UniqueShape::slot_at`), so a hit hashes nothing.
 pub(crate) fn global_data_slot(obj: &JsObject, key: &PropertyKey, writable: bool) -> Option<usize> {
-    use crate::object::{internal_methods::ORDINARY_INTERNAL_METHODS, shape::slot::SlotAttributes};
-    if matches!(key, PropertyKey::Index(_)) || !std::ptr::eq(obj.vtable(), &ORDINARY_INTERNAL_METHODS) {
+    use crate::object::{
+        internal_methods::ORDINARY_INTERNAL_METHODS,
+        shape::{slot::SlotAttributes, unique_shape::str_addr},
+    };
+    if !std::ptr::eq(obj.vtable(), &ORDINARY_INTERNAL_METHODS) {
         return None;
     }
-    let slot = obj.borrow().properties().shape.lookup(key)?;
+    let PropertyKey::String(name) = key else {
+        return None;
+    };
+    let borrowed = obj.borrow();
+    let shape = &borrowed.properties().shape;
+    let slot = if let Some(unique) = shape.as_unique() {
+        let (name_addr, table) = (str_addr(name.as_str()), unique.table_addr());
+        GLOBAL_POSITIONS.with(|positions| {
+            let entry = &positions[(name_addr >> 3) & (GLOBAL_POSITIONS_LEN - 1)];
+            let (cached_name, cached_table, position) = entry.get();
+            if cached_name == name_addr
+                && cached_table == table
+                && let Some(slot) = unique.slot_at(position, key)
+            {
+                return Some(slot);
+            }
+            let (position, slot) = unique.lookup_position(key)?;
+            entry.set((name_addr, table, position));
+            Some(slot)
+        })?
+    } else {
+        shape.lookup(key)?
+    };
     if slot.attributes.is_accessor_descriptor()
         || (writable && !slot.attributes.contains(SlotAttributes::WRITABLE))
     {
         return None;
     }
     Some(slot.index as usize)
+}
+
+const GLOBAL_POSITIONS_LEN: usize = 64;
+
+thread_local! {
+    /// (name's code units address, table address, position): see `global_data_slot`.
+    static GLOBAL_POSITIONS: [std::cell::Cell<(usize, usize, u32)>; GLOBAL_POSITIONS_LEN] =
+        const { [const { std::cell::Cell::new((0, 0, 0)) }; GLOBAL_POSITIONS_LEN] };
 }

@@ -127,6 +127,34 @@ impl UniqueShape {
         None
     }
 
+    /// edge-sandbox patch: like [`Self::lookup`], with the property's position in the table,
+    /// for a cache of positions ([`Self::slot_at`]).
+    pub(crate) fn lookup_position(&self, key: &PropertyKey) -> Option<(u32, Slot)> {
+        self.property_table().borrow().map.get(key).copied()
+    }
+
+    /// edge-sandbox patch: the slot of `key` if `key` is the property at `position` of the
+    /// table: a cached position checked against the table as it is now, so it answers exactly
+    /// what [`Self::lookup`] would (keys are unique in a table) without hashing the key.
+    pub(crate) fn slot_at(&self, position: u32, key: &PropertyKey) -> Option<Slot> {
+        let table = self.property_table().borrow();
+        let (at, slot) = table.keys.get(position as usize)?;
+        let same = match (at, key) {
+            (PropertyKey::String(a), PropertyKey::String(b)) => {
+                let (a, b) = (a.as_str(), b.as_str());
+                (a.len() == b.len() && str_addr(a) == str_addr(b)) || a == b
+            }
+            _ => at == key,
+        };
+        same.then_some(*slot)
+    }
+
+    /// edge-sandbox patch: identifies this shape's table while it lives (for [`Self::slot_at`]
+    /// caches; a reused address is harmless since `slot_at` checks the key).
+    pub(crate) fn table_addr(&self) -> usize {
+        std::ptr::from_ref(self.property_table()) as usize
+    }
+
     /// Change the attributes of a property from the [`UniqueShape`].
     ///
     /// This will cause the current shape to be invalidated, and a new [`UniqueShape`] will be returned.
@@ -263,5 +291,14 @@ impl From<&UniqueShape> for WeakUniqueShape {
         WeakUniqueShape {
             inner: WeakGc::new(&value.inner),
         }
+    }
+}
+
+/// edge-sandbox patch: where a string's code units are (equal addresses and lengths mean equal
+/// strings, without comparing them).
+pub(crate) fn str_addr(s: boa_string::JsStr<'_>) -> usize {
+    match s.variant() {
+        boa_string::JsStrVariant::Latin1(units) => units.as_ptr() as usize,
+        boa_string::JsStrVariant::Utf16(units) => units.as_ptr() as usize,
     }
 }
