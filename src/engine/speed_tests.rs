@@ -211,3 +211,176 @@ fn cached_global_positions_follow_redefinitions_and_deletions() {
         json!("ReferenceError")
     );
 }
+
+// Rope strings (vendor/boa_string/src/vtable/rope.rs): `+` and template literals concatenate
+// in O(1), the copy happens once when the contents are first needed.
+
+/// The appending loop that was quadratic: 1e5 parts, about 590,000 code units.
+const APPEND_1E5: &str = "let s = ''; for (let i = 0; i < 1e5; i++) s += i + ','; s";
+
+#[test]
+fn appending_1e5_parts_is_linear() {
+    let mut e = Engine::new(
+        42,
+        Limits {
+            fuel: 2_000_000_000,
+            ..Limits::default()
+        },
+    )
+    .expect("engine");
+    let started = std::time::Instant::now();
+    let out = e.execute(&format!("{APPEND_1E5}.split(',').length"), 0.0);
+    eprintln!(
+        "1e5 appends: {:?} {:?} {:?} {:?}",
+        started.elapsed(),
+        out.status,
+        out.error.as_ref().and_then(|e| e.limit.as_deref()),
+        out.usage
+    );
+    assert_eq!(out.status, Status::Ok, "{:?}", out.error);
+    assert_eq!(out.value, json!(100_001));
+}
+
+/// The contents `APPEND_1E5` builds.
+fn appended_1e5() -> String {
+    (0..100_000).map(|i| format!("{i},")).collect()
+}
+
+#[test]
+fn a_long_appended_string_reads_as_its_contents() {
+    let expected = appended_1e5();
+    let mid = &expected[300_000..300_020];
+    assert_eq!(
+        value(&format!(
+            "{APPEND_1E5}; [s.length, s.split(',').length, s.slice(0, 12), s.slice(-12), s.slice(300000, 300020), s.charCodeAt(1), s.indexOf('99999,'), s.lastIndexOf('5,6,'), s.at(-2), s.startsWith('0,1,2'), s.endsWith('99998,99999,')]"
+        )),
+        json!([
+            expected.len(),
+            100_001,
+            "0,1,2,3,4,5,",
+            "99998,99999,",
+            mid,
+            44,
+            expected.find("99999,").unwrap(),
+            expected.rfind("5,6,").unwrap(),
+            "9",
+            true,
+            true
+        ])
+    );
+}
+
+#[test]
+fn ropes_compare_equal_to_the_same_string_built_otherwise() {
+    assert_eq!(
+        value(&format!(
+            "{APPEND_1E5}; const t = Array.from({{ length: 1e5 }}, (_, i) => i + ',').join('');
+let u = ''; for (let i = 0; i < 1e5; i++) u = `${{u}}${{i}},`;
+[s === t, t === s, s == t, s === u, s !== t + '!', s < t + '!', s + '!' > t, (s + '') === s, typeof s, s.localeCompare(t), Object.is(s, u), [s].includes(t), [t].indexOf(u)]"
+        )),
+        json!([true, true, true, true, true, true, true, true, "string", 0, true, true, 0])
+    );
+    // Equal contents built from different pieces, compared before either is read.
+    assert_eq!(
+        value("const a = 'x'.repeat(300), b = 'y'.repeat(300); const p = a + b + a, q = a + (b + a); const r = `${a}${b}` + a; [p === q, q === r, p === a + b + b, p.length]"),
+        json!([true, true, false, 900])
+    );
+}
+
+#[test]
+fn a_rope_is_the_same_property_key_as_its_flat_string() {
+    assert_eq!(
+        value(&format!(
+            "{APPEND_1E5}; const t = Array.from({{ length: 1e5 }}, (_, i) => i + ',').join('');
+const o = {{}}; o[s] = 1; o[t] += 1; const m = new Map([[t, 'map']]); const set = new Set([s, t]);
+[o[t], Object.keys(o).length, Object.keys(o)[0] === t, s in o, m.get(s), set.size, Symbol.for(s) === Symbol.for(t)]"
+        )),
+        json!([2, 1, true, true, "map", 1, true])
+    );
+    // An index key built by concatenation.
+    assert_eq!(
+        value("const a = []; const k = '1' + '0'.repeat(3); a[k] = 'x'; const big = 'k'.repeat(300); const o = { [big + big]: 1 }; [a.length, a[1000], o['k'.repeat(600)], Object.keys(o)[0].length]"),
+        json!([1001, "x", 1, 600])
+    );
+}
+
+#[test]
+fn template_literals_and_mixed_encodings_concatenate_correctly() {
+    // Non-Latin-1 pieces now and then: the flat string is UTF-16.
+    assert_eq!(
+        value("let s = ''; for (let i = 0; i < 3e4; i++) s += (i % 1000 === 0 ? '\u{20ac}' : 'a') + i; [s.length, s.indexOf('\u{20ac}'), s.indexOf('\u{20ac}', 1), s.lastIndexOf('\u{20ac}29000'), s.slice(0, 6), s.charCodeAt(0), s.codePointAt(s.indexOf('\u{20ac}1000'))]"),
+        {
+            let s: String = (0..30_000)
+                .map(|i| format!("{}{i}", if i % 1000 == 0 { '\u{20ac}' } else { 'a' }))
+                .collect();
+            let units = |t: &str| t.encode_utf16().count();
+            json!([
+                units(&s),
+                0,
+                units(&s[..s.find("\u{20ac}1000").unwrap()]),
+                units(&s[..s.rfind("\u{20ac}29000").unwrap()]),
+                "\u{20ac}0a1a2",
+                0x20ac,
+                0x20ac
+            ])
+        }
+    );
+    // A surrogate pair split across two appends, and Latin-1 beyond ASCII.
+    assert_eq!(
+        value("let s = 'p'.repeat(300); s += '\\uD83D'; s += '\\uDE00'; s += '\u{e9}'.repeat(300); [s.length, s.codePointAt(300), [...s].length, s.normalize('NFD').length, s.at(-1), s.toUpperCase().at(-1)]"),
+        json!([602, 0x1F600, 601, 902, "\u{e9}", "\u{c9}"])
+    );
+    // Template literals with long and short parts, and nested.
+    assert_eq!(
+        value("const a = 'a'.repeat(400); const t = `<${a}|${1 + 1}|${a}>`; const u = `${t}${t}`; [t.length, t.slice(399, 406), u.length, u === t + t, `${u}`.indexOf('>') ]"),
+        json!([805, "aa|2|aa", 1610, true, 804])
+    );
+    assert_eq!(
+        value("let s = ''; for (let i = 0; i < 1e4; i++) s = `${i}:${s}`; [s.length, s.slice(0, 10), s.slice(-4)]"),
+        json!([
+            (0..10_000).map(|i: i32| i.to_string().len() + 1).sum::<usize>(),
+            "9999:9998:",
+            "1:0:"
+        ])
+    );
+}
+
+#[test]
+fn appending_1e5_parts_fits_the_default_limits() {
+    let mut e = engine();
+    let started = std::time::Instant::now();
+    let out = e.execute(&format!("{APPEND_1E5}; s.length"), 0.0);
+    let elapsed = started.elapsed();
+    assert_eq!(out.status, Status::Ok, "{:?}", out.error);
+    assert_eq!(out.value, json!(appended_1e5().len()));
+    eprintln!("1e5 appends, default limits: {elapsed:?} {:?}", out.usage);
+    assert!(out.usage.fuel < 10_000_000, "{:?}", out.usage);
+    assert!(out.usage.memory_bytes < 4 << 20, "{:?}", out.usage);
+}
+
+#[test]
+fn doubling_a_string_stops_at_the_memory_limit_even_unread() {
+    for code in [
+        // Never flattened: the length alone is reserved.
+        "let s = 'x'; for (let i = 0; i < 40; i++) s += s; s.length",
+        "let s = 'x'; for (let i = 0; i < 40; i++) s = `${s}${s}`; s.length",
+        "let s = 'x'; for (let i = 0; i < 40; i++) s = s.concat(s); s.length",
+        // Flattened at every step.
+        "let s = 'x'; for (let i = 0; i < 40; i++) { s += s; s.charCodeAt(0) } s.length",
+        // Many ropes sharing one long string, each flattened.
+        "const s = 'x'.repeat(2e6); const a = []; for (let i = 0; i < 100; i++) { a.push(s + i); a[i].charCodeAt(0) } a.length",
+    ] {
+        let mut e = Engine::new(
+            42,
+            Limits {
+                memory_bytes: 8 << 20,
+                ..Limits::default()
+            },
+        )
+        .expect("engine");
+        let out = e.execute(code, 0.0);
+        assert_eq!(out.status, Status::Limit, "{code}: {:?}", out.error);
+        assert_eq!(out.error.and_then(|e| e.limit).as_deref(), Some("memory"), "{code}");
+        assert!(out.usage.memory_bytes < 12 << 20, "{code}: used {}", out.usage.memory_bytes);
+    }
+}

@@ -112,6 +112,8 @@ pub fn begin(fuel: u64, memory: usize) {
     MEMORY_PEAK.set(in_use);
     MEMORY_LIMIT.set(memory);
     arm_search();
+    // edge-sandbox patch: rope flattens are charged (boa_string's `vtable/rope.rs`).
+    boa_string::set_flatten_hook(Some(charge_flatten));
 }
 
 /// Ends an execution: lifts the limits and returns why it tripped, if it did.
@@ -379,6 +381,24 @@ pub fn charge_search() -> JsResult<()> {
     charge(spent >> 4)?;
     arm_search();
     Ok(())
+}
+
+/// edge-sandbox patch: charges a rope flatten (boa_string's flatten hook): its copy of `units`
+/// code units like a scan, and one unit per rope node walked. It runs inside string accesses,
+/// which cannot fail, so it only trips the budget (the VM stops at its next instruction);
+/// outside an execution it charges nothing. The flat string's allocation is counted by the
+/// allocator, within the size `+` reserved for the rope.
+fn charge_flatten(units: usize, nodes: usize) {
+    if cfg!(feature = "unguarded") || FUEL.get() == u64::MAX {
+        return;
+    }
+    let cost = (units as u64 >> 4) + nodes as u64;
+    let fuel = FUEL.get();
+    if fuel >= cost && TRIPPED.get().is_none() {
+        FUEL.set(fuel - cost);
+    } else if !spill(cost) {
+        trip(Exhausted::Fuel);
+    }
 }
 
 /// Charges and reserves for producing a string of `units` UTF-16 code units.

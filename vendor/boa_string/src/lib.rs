@@ -31,7 +31,9 @@ use crate::iter::CodePointsIter;
 use crate::r#type::{Latin1, Utf16};
 pub use crate::search::{scan_budget, set_scan_budget};
 pub use crate::vtable::StaticString;
-use crate::vtable::{SequenceString, SliceString};
+// edge-sandbox patch: rope strings.
+pub use crate::vtable::rope::set_flatten_hook;
+use crate::vtable::{RopeString, SequenceString, SliceString};
 #[doc(inline)]
 pub use crate::{
     builder::{CommonJsStringBuilder, Latin1JsStringBuilder, Utf16JsStringBuilder},
@@ -116,6 +118,10 @@ pub(crate) enum JsStringKind {
 
     /// A static string that is valid for `'static` lifetime.
     Static = 3,
+
+    /// edge-sandbox patch: the concatenation of two strings, flattened on first use. See
+    /// [`RopeString`].
+    Rope = 4,
 }
 
 /// A Latin1 or UTF-16–encoded, reference counted, immutable string.
@@ -535,6 +541,18 @@ static_assertions::const_assert!(align_of::<*const JsStr<'static>>() >= 2);
 
 /// Dealing with inner types.
 impl JsString {
+    /// edge-sandbox patch: whether the string is stored as Latin-1 (for a rope, whether its flat
+    /// string is or will be), without flattening it.
+    #[inline]
+    #[must_use]
+    pub fn is_latin1(&self) -> bool {
+        if self.kind() == JsStringKind::Rope {
+            // SAFETY: the kind says so.
+            return unsafe { self.as_inner::<RopeString>() }.is_latin1();
+        }
+        self.as_str().is_latin1()
+    }
+
     /// Check if this is a static string.
     #[inline]
     #[must_use]
@@ -629,6 +647,59 @@ impl JsString {
     #[must_use]
     pub fn concat(x: JsStr<'_>, y: JsStr<'_>) -> Self {
         Self::concat_array(&[x, y])
+    }
+
+    /// edge-sandbox patch: `x + y` without copying when the result is long: a rope that
+    /// `as_str` flattens once (see `vtable/rope.rs`). Short results are copied as by
+    /// [`JsString::concat`], and an empty operand gives the other one.
+    ///
+    /// # Panics
+    /// If the length overflows `usize`.
+    #[inline]
+    #[must_use]
+    pub fn concat_strings(x: &JsString, y: &JsString) -> Self {
+        if x.is_empty() {
+            return y.clone();
+        }
+        if y.is_empty() {
+            return x.clone();
+        }
+        if x.len().saturating_add(y.len()) < vtable::rope::ROPE_MIN_LEN {
+            return Self::concat(x.as_str(), y.as_str());
+        }
+        RopeString::concat(x, y)
+    }
+
+    /// edge-sandbox patch: the concatenation of every element of `strings`, as
+    /// [`JsString::concat_strings`] makes it: runs of short flat pieces are copied together,
+    /// and those runs, long pieces and ropes are joined as ropes.
+    ///
+    /// # Panics
+    /// If the length overflows `usize`.
+    #[must_use]
+    pub fn concat_strings_array(strings: &[JsString]) -> Self {
+        let total = strings
+            .iter()
+            .try_fold(0usize, |total, s| total.checked_add(s.len()))
+            .unwrap_or_else(|| alloc_overflow());
+        let short =
+            |s: &JsString| s.len() < vtable::rope::ROPE_MIN_LEN && s.kind() != JsStringKind::Rope;
+        if total < vtable::rope::ROPE_MIN_LEN || strings.iter().all(short) {
+            return Self::concat_array(&strings.iter().map(Self::as_str).collect::<Vec<_>>());
+        }
+        let mut result = StaticJsStrings::EMPTY_STRING;
+        let mut rest = strings;
+        while !rest.is_empty() {
+            let run = rest.iter().take_while(|s| short(s)).count();
+            let piece = if run <= 1 {
+                rest[0].clone()
+            } else {
+                Self::concat_array(&rest[..run].iter().map(Self::as_str).collect::<Vec<_>>())
+            };
+            result = Self::concat_strings(&result, &piece);
+            rest = &rest[run.max(1)..];
+        }
+        result
     }
 
     /// Creates a new [`JsString`] from the concatenation of every element of
@@ -849,14 +920,16 @@ impl From<JsStr<'_>> for JsString {
 impl From<&[JsString]> for JsString {
     #[inline]
     fn from(value: &[JsString]) -> Self {
-        Self::concat_array(&value.iter().map(Self::as_str).collect::<Vec<_>>()[..])
+        // edge-sandbox patch: ropes for long results.
+        Self::concat_strings_array(value)
     }
 }
 
 impl<const N: usize> From<&[JsString; N]> for JsString {
     #[inline]
     fn from(value: &[JsString; N]) -> Self {
-        Self::concat_array(&value.iter().map(Self::as_str).collect::<Vec<_>>()[..])
+        // edge-sandbox patch: ropes for long results.
+        Self::concat_strings_array(&value[..])
     }
 }
 

@@ -565,3 +565,348 @@ fn starts_with_and_ends_with_basic() {
     assert!(!basic.starts_with(end_needle));
     assert!(basic.ends_with(end_needle));
 }
+
+// edge-sandbox patch: rope strings (vtable/rope.rs).
+
+mod ropes {
+    use super::hash_value;
+    use crate::vtable::{RopeString, SliceString};
+    use crate::{JsStr, JsString, JsStringKind, StaticJsStrings};
+    use std::cell::Cell;
+
+    fn rope_of(left: &JsString, right: &JsString) -> JsString {
+        RopeString::new_string(left.clone(), right.clone(), left.len() + right.len())
+    }
+
+    fn is_flattened(s: &JsString) -> bool {
+        assert_eq!(s.kind(), JsStringKind::Rope);
+        // SAFETY: checked the kind.
+        unsafe { s.as_inner::<RopeString>() }.flat().is_some()
+    }
+
+    thread_local! {
+        static FLATTENED: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+    }
+
+    fn count_flatten(units: usize, nodes: usize) {
+        let (u, n) = FLATTENED.get();
+        FLATTENED.set((u + units, n + nodes));
+    }
+
+    #[test]
+    fn short_results_are_copied_long_ones_are_ropes() {
+        let a = JsString::from("a".repeat(100).as_str());
+        let b = JsString::from("b".repeat(155).as_str());
+        let short = JsString::concat_strings(&a, &b);
+        assert_eq!(short.kind(), JsStringKind::Latin1Sequence);
+        assert_eq!(short.len(), 255);
+
+        let c = JsString::from("c".repeat(156).as_str());
+        let long = JsString::concat_strings(&a, &c);
+        assert_eq!(long.kind(), JsStringKind::Rope);
+        assert_eq!(long.len(), 256);
+        assert!(!is_flattened(&long));
+        let expected = format!("{}{}", "a".repeat(100), "c".repeat(156));
+        assert_eq!(long.to_std_string().unwrap(), expected);
+        assert!(is_flattened(&long));
+        assert_eq!(long.len(), 256);
+
+        // An empty operand gives the other one.
+        let empty = StaticJsStrings::EMPTY_STRING;
+        assert_eq!(JsString::concat_strings(&long, &empty).ptr, long.ptr);
+        assert_eq!(JsString::concat_strings(&empty, &a).ptr, a.ptr);
+    }
+
+    #[test]
+    fn a_rope_equals_hashes_and_compares_as_its_flat_string() {
+        let a = JsString::from("x".repeat(300).as_str());
+        let b = JsString::from("y".repeat(300).as_str());
+        let flat = JsString::from(format!("{}{}", "x".repeat(300), "y".repeat(300)).as_str());
+        let rope = || JsString::concat_strings(&a, &b);
+        assert_eq!(rope(), flat);
+        assert_eq!(flat, rope());
+        assert_eq!(rope(), rope());
+        assert_eq!(hash_value(&rope()), hash_value(&flat));
+        assert_eq!(rope().cmp(&flat), std::cmp::Ordering::Equal);
+        assert!(rope() < JsString::concat_strings(&b, &a));
+        assert!(rope() > a);
+        // The same contents stored as UTF-16 compare and hash equal too.
+        let wide = JsString::from(flat.to_vec().as_slice());
+        assert_eq!(wide.kind(), JsStringKind::Utf16Sequence);
+        assert_eq!(rope(), wide);
+        assert_eq!(hash_value(&rope()), hash_value(&wide));
+        // Other accessors.
+        let r = rope();
+        assert_eq!(r.code_unit_at(299), Some(u16::from(b'x')));
+        assert_eq!(r.code_unit_at(300), Some(u16::from(b'y')));
+        assert_eq!(r.iter().count(), 600);
+        assert_eq!(r.code_points().count(), 600);
+        assert_eq!(r.index_of(JsStr::latin1(b"xy"), 0), Some(299));
+        assert_eq!(
+            JsString::concat_strings(&r, &JsString::from("  ")).trim(),
+            flat
+        );
+        assert_eq!(format!("{r:?}").len(), 600 + "JsString(\"\")".len());
+        assert!(format!("{:?}", r.debug_info()).contains("Rope"));
+    }
+
+    #[test]
+    fn refcounts_are_those_of_any_string() {
+        let a = JsString::from("a".repeat(300).as_str());
+        let rope = JsString::concat_strings(&a, &a);
+        assert_eq!(a.refcount(), Some(3));
+        assert_eq!(rope.refcount(), Some(1));
+        let copy = rope.clone();
+        assert_eq!(rope.refcount(), Some(2));
+        assert_eq!(copy.ptr, rope.ptr);
+        drop(copy);
+        assert_eq!(rope.refcount(), Some(1));
+        // Flattening releases the halves.
+        assert_eq!(rope.len(), 600);
+        let _ = rope.as_str();
+        assert_eq!(a.refcount(), Some(1));
+        drop(rope);
+        assert_eq!(a.refcount(), Some(1));
+    }
+
+    #[test]
+    fn latin1_leaves_flatten_to_latin1_others_to_utf16() {
+        let latin1 = JsString::from("caf\u{e9} ".repeat(60).as_str());
+        assert!(latin1.as_str().is_latin1());
+        let rope = JsString::concat_strings(&latin1, &latin1);
+        assert!(rope.is_latin1());
+        assert!(rope.as_str().is_latin1());
+        assert_eq!(rope.to_std_string().unwrap(), "caf\u{e9} ".repeat(120));
+
+        let euro = JsString::from("\u{20ac}");
+        assert!(!euro.is_latin1());
+        let mixed = JsString::concat_strings(&JsString::concat_strings(&rope, &euro), &latin1);
+        assert_eq!(mixed.kind(), JsStringKind::Rope);
+        assert!(!mixed.is_latin1());
+        assert!(!mixed.as_str().is_latin1());
+        let expected = format!(
+            "{}\u{20ac}{}",
+            "caf\u{e9} ".repeat(120),
+            "caf\u{e9} ".repeat(60)
+        );
+        assert_eq!(mixed.to_std_string().unwrap(), expected);
+        assert_eq!(mixed, JsString::from(expected.as_str()));
+
+        // An ASCII string stored as UTF-16 is a UTF-16 leaf: the flat string is UTF-16.
+        let wide = JsString::from("wide".encode_utf16().collect::<Vec<_>>().as_slice());
+        assert!(!wide.is_latin1());
+        let rope = JsString::concat_strings(&latin1, &wide);
+        assert!(!rope.as_str().is_latin1());
+        assert_eq!(
+            rope,
+            JsString::from(format!("{}wide", "caf\u{e9} ".repeat(60)).as_str())
+        );
+
+        // Surrogate pairs split across leaves join up.
+        let high = JsString::from(&[0xD83D_u16][..]);
+        let low = JsString::from(&[0xDE00_u16][..]);
+        let pad = JsString::from("p".repeat(300).as_str());
+        let joined = JsString::concat_strings_array(&[pad.clone(), high, low]);
+        assert_eq!(
+            joined.to_std_string().unwrap(),
+            format!("{}\u{1F600}", "p".repeat(300))
+        );
+    }
+
+    #[test]
+    fn appending_short_pieces_merges_them_into_leaves() {
+        let mut s = StaticJsStrings::EMPTY_STRING;
+        let mut expected = String::new();
+        for i in 0..100_000 {
+            let piece = JsString::from(format!("{i},").as_str());
+            s = JsString::concat_strings(&s, &piece);
+            expected += &i.to_string();
+            expected.push(',');
+        }
+        assert_eq!(s.kind(), JsStringKind::Rope);
+        assert_eq!(s.len(), expected.len());
+        assert_eq!(s.to_std_string().unwrap(), expected);
+
+        // And prepending.
+        let mut s = StaticJsStrings::EMPTY_STRING;
+        let mut expected = String::new();
+        for i in 0..10_000 {
+            s = JsString::concat_strings(&JsString::from(format!("{i};").as_str()), &s);
+            expected.insert_str(0, &format!("{i};"));
+        }
+        assert_eq!(s.to_std_string().unwrap(), expected);
+    }
+
+    #[test]
+    fn a_rope_of_a_million_nodes_flattens_and_drops_without_recursion() {
+        // Not static strings, which have no reference count.
+        let x = JsString::from("x.");
+        let y = JsString::from("y.");
+        // Left-deep (appends) and right-deep (prepends), a million nodes each.
+        let mut left = JsString::from("<");
+        let mut right = JsString::from(">");
+        for _ in 0..1_000_000 {
+            left = rope_of(&left, &x);
+            right = rope_of(&y, &right);
+        }
+        assert_eq!(left.len(), 2_000_001);
+        assert_eq!(x.refcount(), Some(1_000_001));
+        FLATTENED.set((0, 0));
+        crate::set_flatten_hook(Some(count_flatten));
+        let flat = left.as_str();
+        assert_eq!(flat.len(), 2_000_001);
+        assert_eq!(flat.get(0), Some(u16::from(b'<')));
+        assert_eq!(flat.get(1..5), Some(JsStr::latin1(b"x.x.")));
+        assert_eq!(flat.get(1_999_999..), Some(JsStr::latin1(b"x.")));
+        assert_eq!(FLATTENED.get(), (2_000_001, 1_000_000));
+        // The halves were released: only `x` itself and `flat`'s string are left.
+        assert_eq!(x.refcount(), Some(1));
+        let right = right.to_std_string().unwrap();
+        assert_eq!(right.len(), 2_000_001);
+        assert!(right.starts_with("y.y.") && right.ends_with("y.y.>"));
+        crate::set_flatten_hook(None);
+        // Dropping a million-node rope that was never flattened.
+        let mut deep = JsString::from("<");
+        for _ in 0..1_000_000 {
+            deep = rope_of(&deep, &y);
+        }
+        assert_eq!(y.refcount(), Some(1_000_001));
+        drop(deep);
+        assert_eq!(y.refcount(), Some(1));
+    }
+
+    #[test]
+    fn a_dag_flattens_every_path_and_frees_each_node_once() {
+        // `s = s + s`: every node's two halves are the same node.
+        let seed = JsString::from("ab".repeat(150).as_str());
+        let mut s = seed.clone();
+        let mut levels = Vec::new();
+        for _ in 0..10 {
+            s = JsString::concat_strings(&s, &s);
+            levels.push(s.clone());
+        }
+        assert_eq!(s.len(), 300 << 10);
+        assert_eq!(seed.refcount(), Some(3));
+        // Each level is held by `levels` and twice by the next level.
+        assert_eq!(levels[0].refcount(), Some(3));
+        assert_eq!(s.refcount(), Some(2));
+        FLATTENED.set((0, 0));
+        crate::set_flatten_hook(Some(count_flatten));
+        assert_eq!(s.to_std_string().unwrap(), "ab".repeat(150 << 10));
+        assert_eq!(FLATTENED.get(), (300 << 10, (1 << 10) - 1));
+        crate::set_flatten_hook(None);
+        // Flattening the top released its halves; the rest still stand.
+        assert_eq!(levels[8].refcount(), Some(1));
+        assert!(!is_flattened(&levels[8]));
+        assert_eq!(levels[8].len(), 300 << 9);
+        drop(levels);
+        // Only the flat top is left.
+        assert_eq!(seed.refcount(), Some(1));
+        assert_eq!(s.refcount(), Some(1));
+        assert_eq!(s.len(), 300 << 10);
+    }
+
+    #[test]
+    fn a_dag_with_shared_subtrees_at_several_depths_frees_each_node_once() {
+        let leaf = JsString::from("a".repeat(300).as_str());
+        let two = rope_of(&leaf, &leaf);
+        let three = rope_of(&two, &leaf);
+        let five = rope_of(&three, &two);
+        let top = rope_of(&five, &rope_of(&five, &three));
+        assert_eq!(top.len(), 300 * (5 + 5 + 3));
+        drop((two, three, five));
+        // Held twice by `two` and once by `three`, which `top` keeps alive.
+        assert_eq!(leaf.refcount(), Some(4));
+        let top2 = top.clone();
+        drop(top);
+        assert_eq!(leaf.refcount(), Some(4));
+        assert_eq!(top2.to_std_string().unwrap(), "a".repeat(300 * 13));
+        assert_eq!(leaf.refcount(), Some(1));
+        drop(top2);
+        assert_eq!(leaf.refcount(), Some(1));
+        let two = rope_of(&leaf, &leaf);
+        let three = rope_of(&two, &rope_of(&two, &leaf));
+        drop(two);
+        assert_eq!(leaf.refcount(), Some(4));
+        drop(three);
+        assert_eq!(leaf.refcount(), Some(1));
+    }
+
+    #[test]
+    fn concatenating_onto_a_rope_makes_a_new_node() {
+        let big = JsString::from("b".repeat(1000).as_str());
+        let rope = JsString::concat_strings(&big, &big);
+        let longer = JsString::concat_strings(&rope, &big);
+        assert_eq!(longer.kind(), JsStringKind::Rope);
+        assert_eq!(rope.refcount(), Some(2));
+        assert!(!is_flattened(&rope));
+        // A flattened rope is joined by its flat string, not its node.
+        let _ = rope.as_str();
+        let again = JsString::concat_strings(&rope, &big);
+        assert_eq!(rope.refcount(), Some(2));
+        assert_eq!(again.len(), 3000);
+        drop(longer);
+        assert_eq!(rope.refcount(), Some(1));
+        assert_eq!(again, JsString::from("b".repeat(3000).as_str()));
+    }
+
+    #[test]
+    fn slices_of_ropes_and_of_slices_keep_the_flat_data() {
+        let a = JsString::from("0123456789".repeat(30).as_str());
+        let rope = JsString::concat_strings(&a, &a);
+        let slice = rope.slice(295, 305);
+        assert_eq!(slice, JsString::from("5678901234"));
+        assert_eq!(slice.kind(), JsStringKind::Slice);
+        // SAFETY: checked the kind.
+        let owner = unsafe { slice.as_inner::<SliceString>() }.owned();
+        assert_eq!(owner.kind(), JsStringKind::Latin1Sequence);
+        assert_eq!(owner.len(), 600);
+        let inner = slice.slice(2, 8);
+        assert_eq!(inner, JsString::from("789012"));
+        // SAFETY: checked the kind.
+        let owner2 = unsafe { inner.as_inner::<SliceString>() }.owned();
+        assert_eq!(owner2.ptr, owner.ptr);
+        drop(rope);
+        assert_eq!(inner, JsString::from("789012"));
+
+        // A long chain of slices drops without recursion.
+        let long = JsString::from("z".repeat(200_000).as_str());
+        let mut s = long.clone();
+        for _ in 0..100_000 {
+            s = s.slice(1, s.len());
+        }
+        assert_eq!(s.len(), 100_000);
+        assert_eq!(long.refcount(), Some(2));
+        drop(s);
+        assert_eq!(long.refcount(), Some(1));
+    }
+
+    #[test]
+    fn concat_strings_array_keeps_short_runs_flat() {
+        let parts: Vec<JsString> = (0..10)
+            .map(|i| JsString::from(format!("{i}-").as_str()))
+            .collect();
+        let short = JsString::concat_strings_array(&parts);
+        assert_eq!(short.kind(), JsStringKind::Latin1Sequence);
+        assert_eq!(short, JsString::from("0-1-2-3-4-5-6-7-8-9-"));
+
+        let long = JsString::from("L".repeat(400).as_str());
+        let mixed = [
+            parts[0].clone(),
+            parts[1].clone(),
+            long.clone(),
+            parts[2].clone(),
+        ];
+        let joined = JsString::concat_strings_array(&mixed);
+        assert_eq!(joined.kind(), JsStringKind::Rope);
+        assert_eq!(
+            joined,
+            JsString::from(format!("0-1-{}2-", "L".repeat(400)).as_str())
+        );
+        assert_eq!(JsString::from(&mixed[..]), joined);
+        assert_eq!(
+            JsString::concat_strings_array(&[]),
+            StaticJsStrings::EMPTY_STRING
+        );
+    }
+}

@@ -1,22 +1,53 @@
 use crate::{
-    Context, JsBigInt, JsResult, JsValue, JsVariant,
+    Context, JsBigInt, JsResult, JsString, JsValue, JsVariant,
     builtins::{
         Number,
         number::{f64_to_int32, f64_to_uint32},
     },
     error::JsNativeError,
-    js_string,
     value::{JsSymbol, Numeric, PreferredType},
 };
 
-/// edge-sandbox patch: strings are flat, so `+` copies both operands; charge and reserve the
-/// result when it is large (`s += s` doubles it each time).
+/// edge-sandbox patch: concatenations (`+`, template literals, `String.prototype.concat`) make
+/// ropes (boa_string's `vtable/rope.rs`), so a long one is O(1) and costs a constant; its copy
+/// is charged when the rope is flattened (the flatten hook `budget::begin` sets). A result over
+/// 32 Ki code units still reserves its flat size, which flattening it will need, so `s += s`
+/// doubling stops at the memory limit even if `s` is never read; and a result longer than
+/// `MAX_STRING_LENGTH` throws, as its length must stay representable.
 #[inline]
-pub(crate) fn check_concat(units: usize) -> JsResult<()> {
+pub(crate) fn check_concat(units: u64, latin1: impl FnOnce() -> bool) -> JsResult<()> {
     if units > 32 * 1024 {
-        crate::budget::produce(units)?;
+        check_large_concat(units, latin1())?;
     }
     Ok(())
+}
+
+#[cold]
+fn check_large_concat(units: u64, latin1: bool) -> JsResult<()> {
+    if units > crate::builtins::string::String::MAX_STRING_LENGTH as u64 {
+        return Err(JsNativeError::range()
+            .with_message("Invalid string length")
+            .into());
+    }
+    let units = usize::try_from(units).unwrap_or(usize::MAX);
+    crate::budget::reserve(if latin1 {
+        units
+    } else {
+        units.saturating_mul(2)
+    })?;
+    crate::budget::charge(ROPE_CONCAT_FUEL)
+}
+
+/// Fuel for a long concatenation besides its instruction and its rope node's allocation.
+const ROPE_CONCAT_FUEL: u64 = 4;
+
+/// edge-sandbox patch: `x + y` for strings, checked as [`check_concat`] says.
+#[inline]
+pub(crate) fn concat_strings(x: &JsString, y: &JsString) -> JsResult<JsString> {
+    check_concat(x.len() as u64 + y.len() as u64, || {
+        x.is_latin1() && y.is_latin1()
+    })?;
+    Ok(JsString::concat_strings(x, y))
 }
 
 impl JsValue {
@@ -34,10 +65,8 @@ impl JsValue {
             (JsVariant::BigInt(x), JsVariant::BigInt(y)) => Self::new(JsBigInt::add(&x, &y)),
 
             // String concat
-            (JsVariant::String(x), JsVariant::String(y)) => {
-                check_concat(x.len() + y.len())?;
-                Self::from(js_string!(&x, &y))
-            }
+            // edge-sandbox patch: a rope when long.
+            (JsVariant::String(x), JsVariant::String(y)) => Self::from(concat_strings(&x, &y)?),
 
             // Slow path:
             (_, _) => {
@@ -46,13 +75,11 @@ impl JsValue {
                 match (x.variant(), y.variant()) {
                     (JsVariant::String(x), _) => {
                         let y = y.to_string(context)?;
-                        check_concat(x.len() + y.len())?;
-                        Self::from(js_string!(&x, &y))
+                        Self::from(concat_strings(&x, &y)?)
                     }
                     (_, JsVariant::String(y)) => {
                         let x = x.to_string(context)?;
-                        check_concat(x.len() + y.len())?;
-                        Self::from(js_string!(&x, &y))
+                        Self::from(concat_strings(&x, &y)?)
                     }
                     (_, _) => {
                         match (x.to_numeric(context)?, y.to_numeric(context)?) {

@@ -12,6 +12,10 @@ pub(crate) use slice::SliceString;
 pub(crate) mod r#static;
 pub use r#static::StaticString;
 
+// edge-sandbox patch: rope strings (lazy concatenation).
+pub(crate) mod rope;
+pub(crate) use rope::RopeString;
+
 /// Embedded vtable for `JsString` operations. This is stored directly in each string
 /// struct (not as a reference) to eliminate one level of indirection on hot paths.
 #[derive(Debug, Copy, Clone)]

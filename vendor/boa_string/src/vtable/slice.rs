@@ -1,5 +1,5 @@
 use crate::iter::CodePointsIter;
-use crate::vtable::JsStringVTable;
+use crate::vtable::{JsStringVTable, RopeString};
 use crate::{JsStr, JsString, JsStringKind};
 use std::cell::Cell;
 use std::process::abort;
@@ -30,6 +30,22 @@ impl SliceString {
     pub(crate) unsafe fn new(owned: &JsString, start: usize, end: usize) -> Self {
         // SAFETY: invariant stated for this whole function.
         let inner = unsafe { owned.as_str().get_unchecked(start..end) };
+        // edge-sandbox patch: keep the string that holds the data, not a slice of it (a chain
+        // of slices of slices, `s = s.slice(1)` in a loop, was freed by recursion as deep as
+        // the chain) nor a rope (which `as_str` above flattened: keep its flat string).
+        let owned = match owned.kind() {
+            JsStringKind::Slice => {
+                // SAFETY: the kind says so.
+                unsafe { owned.as_inner::<SliceString>() }.owned()
+            }
+            JsStringKind::Rope => {
+                // SAFETY: the kind says so.
+                unsafe { owned.as_inner::<RopeString>() }
+                    .flat()
+                    .expect("`as_str` flattened the rope")
+            }
+            _ => owned,
+        };
         SliceString {
             vtable: JsStringVTable {
                 clone: slice_clone,

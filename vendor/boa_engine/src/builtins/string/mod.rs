@@ -669,10 +669,9 @@ impl String {
         for arg in args {
             // a. Let nextString be ? ToString(next).
             // b. Set R to the string-concatenation of R and nextString.
-            // edge-sandbox patch: each step copies R; charge and reserve it.
+            // edge-sandbox patch: a rope when long, checked as `+` is.
             let next = arg.to_string(context)?;
-            crate::budget::produce(string.len() + next.len())?;
-            string = js_string!(&string, &next);
+            string = crate::value::operations::concat_strings(&string, &next)?;
         }
 
         // 5. Return R.

@@ -21,9 +21,12 @@ impl ConcatToString {
             let val = context.vm.get_register(value.into()).clone();
             strings.push(val.to_string(context)?);
         }
-        // edge-sandbox patch: charge and reserve a large result (template literals).
-        crate::value::operations::check_concat(strings.iter().map(JsString::len).sum())?;
-        let s = JsString::concat_array(&strings.iter().map(JsString::as_str).collect::<Vec<_>>());
+        // edge-sandbox patch: a rope when long, checked as `+` is (template literals).
+        crate::value::operations::check_concat(
+            strings.iter().map(|s| s.len() as u64).sum(),
+            || strings.iter().all(JsString::is_latin1),
+        )?;
+        let s = JsString::concat_strings_array(&strings);
         context.vm.set_register(string.into(), s.into());
         Ok(())
     }
