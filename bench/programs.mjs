@@ -138,7 +138,7 @@ for (let i = 0; i < 1e5; i++) {
     name: 'top-level do-while',
     kind: 'loops over globals',
     code: `let i = 0;
-do { i++ } while (i < 3e6);
+do { i++ } while (i < 1e6);
 i`,
   },
   {
