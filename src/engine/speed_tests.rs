@@ -29,16 +29,23 @@ fn value(code: &str) -> Value {
 #[test]
 fn json_parse_builds_the_values_the_text_describes() {
     assert_eq!(
-        value(r#"JSON.parse('{"a":[1,-2.5,1e300,null,true,false,"x\\u00e9\\n"],"b":{"c":{}},"d":[]}')"#),
+        value(
+            r#"JSON.parse('{"a":[1,-2.5,1e300,null,true,false,"x\\u00e9\\n"],"b":{"c":{}},"d":[]}')"#
+        ),
         json!({"a": [1, -2.5, 1e300, null, true, false, "xé\n"], "b": {"c": {}}, "d": []})
     );
     // Numbers: -0, integers past i32 and past u64, and the closest double of a long decimal.
     assert_eq!(
-        value(r#"const v = JSON.parse('[-0, 0, 4294967296, 18446744073709551616, 0.1000000000000000055511151231257827, -9007199254740993]');
-[Object.is(v[0], -0), Object.is(v[1], 0), v[2], v[3] === 2 ** 64, v[4] === 0.1, String(v[5])]"#),
+        value(
+            r#"const v = JSON.parse('[-0, 0, 4294967296, 18446744073709551616, 0.1000000000000000055511151231257827, -9007199254740993]');
+[Object.is(v[0], -0), Object.is(v[1], 0), v[2], v[3] === 2 ** 64, v[4] === 0.1, String(v[5])]"#
+        ),
         json!([true, true, 4294967296u64, true, true, "-9007199254740992"])
     );
-    assert_eq!(value(r#"JSON.parse('"\\ud83d\\ude00"').codePointAt(0)"#), json!(0x1F600));
+    assert_eq!(
+        value(r#"JSON.parse('"\\ud83d\\ude00"').codePointAt(0)"#),
+        json!(0x1F600)
+    );
     assert_eq!(value("JSON.parse(' 7 ')"), json!(7));
 }
 
@@ -47,12 +54,16 @@ fn json_parse_keeps_javascript_property_order_and_own_proto_keys() {
     // Integer keys first in ascending order, then strings in insertion order; a repeated key
     // keeps its first position and its last value; "__proto__" is an own property.
     assert_eq!(
-        value(r#"const o = JSON.parse('{"b":1,"2":2,"a":3,"1":4,"b":5,"__proto__":{"x":1}}');
-[Object.keys(o).join(), o.b, Object.getPrototypeOf(o) === Object.prototype, o.__proto__.x, 'x' in o]"#),
+        value(
+            r#"const o = JSON.parse('{"b":1,"2":2,"a":3,"1":4,"b":5,"__proto__":{"x":1}}');
+[Object.keys(o).join(), o.b, Object.getPrototypeOf(o) === Object.prototype, o.__proto__.x, 'x' in o]"#
+        ),
         json!(["1,2,b,a,__proto__", 5, true, 1, false])
     );
     assert_eq!(
-        value(r#"const a = JSON.parse('[1,2,3]'); [Array.isArray(a), a.length, a.map(x => x * 2).join()]"#),
+        value(
+            r#"const a = JSON.parse('[1,2,3]'); [Array.isArray(a), a.length, a.map(x => x * 2).join()]"#
+        ),
         json!([true, 3, "2,4,6"])
     );
 }
@@ -104,7 +115,11 @@ fn json_parse_stops_at_the_memory_limit_not_after_it() {
     let out = e.execute("JSON.parse('[' + '{},'.repeat(2e5) + '{}]').length", 0.0);
     assert_eq!(out.status, Status::Limit, "{:?}", out.error);
     assert_eq!(out.error.and_then(|e| e.limit).as_deref(), Some("memory"));
-    assert!(out.usage.memory_bytes < 12 << 20, "used {}", out.usage.memory_bytes);
+    assert!(
+        out.usage.memory_bytes < 12 << 20,
+        "used {}",
+        out.usage.memory_bytes
+    );
 }
 
 // Indirect eval (cells) analysed as global code (vendor/boa_ast/src/source.rs).
@@ -112,7 +127,9 @@ fn json_parse_stops_at_the_memory_limit_not_after_it() {
 #[test]
 fn closures_in_cells_capture_each_loop_iteration_and_their_functions_state() {
     assert_eq!(
-        value("const fs = []; for (let i = 0; i < 3; i++) fs.push(() => i); fs.map(f => f()).join()"),
+        value(
+            "const fs = []; for (let i = 0; i < 3; i++) fs.push(() => i); fs.map(f => f()).join()"
+        ),
         json!("0,1,2")
     );
     assert_eq!(
@@ -162,7 +179,11 @@ fn assigning_a_top_level_variable_updates_the_global_and_its_readers() {
         json!([45, 45])
     );
     assert_eq!(
-        cells(&["var t = 1; const read = () => t", "t = 5; globalThis.t += 1", "[t, read()]"]),
+        cells(&[
+            "var t = 1; const read = () => t",
+            "t = 5; globalThis.t += 1",
+            "[t, read()]"
+        ]),
         json!([6, 6])
     );
 }
@@ -182,7 +203,10 @@ fn assigning_a_global_with_a_setter_or_read_only_keeps_its_rules() {
         json!("TypeError")
     );
     assert_eq!(
-        cells(&["const k = 1", "try { k = 2; 'assigned' } catch (e) { e.message }"]),
+        cells(&[
+            "const k = 1",
+            "try { k = 2; 'assigned' } catch (e) { e.message }"
+        ]),
         json!("Assignment to constant variable.")
     );
 }
@@ -383,4 +407,193 @@ fn doubling_a_string_stops_at_the_memory_limit_even_unread() {
         assert_eq!(out.error.and_then(|e| e.limit).as_deref(), Some("memory"), "{code}");
         assert!(out.usage.memory_bytes < 12 << 20, "{code}: used {}", out.usage.memory_bytes);
     }
+}
+
+// JSON.stringify builds its output in one buffer (builtins/json/mod.rs).
+
+/// Runs `code` as a cell and checks that its value is the JSON text `node` (what Node prints
+/// for `JSON.stringify(value)`).
+fn like_node(code: &str, node: &str) {
+    let expected: Value = serde_json::from_str(node).expect("expected JSON");
+    assert_eq!(value(code), expected, "{code}");
+}
+
+#[test]
+fn json_stringify_serializes_primitives() {
+    like_node(
+        r#"[JSON.stringify(null), JSON.stringify(true), JSON.stringify(false), JSON.stringify(1.5), JSON.stringify(-0), JSON.stringify(NaN), JSON.stringify(-Infinity), JSON.stringify(1e21), JSON.stringify(-1e-7), JSON.stringify([]), JSON.stringify({}), JSON.stringify(undefined) === undefined, JSON.stringify(() => 1) === undefined, JSON.stringify(Symbol()) === undefined]"#,
+        r#"["null","true","false","1.5","0","null","null","1e+21","-1e-7","[]","{}",true,true,true]"#,
+    );
+}
+
+#[test]
+fn json_stringify_escapes_quotes_backslashes_and_controls() {
+    like_node(
+        r#"JSON.stringify("a\"b\\c\n\u0001\u001f\b\f\r\t/\u007f\u00e9")"#,
+        r#""\"a\\\"b\\\\c\\n\\u0001\\u001f\\b\\f\\r\\t/é\"""#,
+    );
+}
+
+#[test]
+fn json_stringify_omits_undefined_functions_and_symbols_in_objects_and_writes_null_in_arrays() {
+    like_node(
+        r#"[JSON.stringify({a: undefined, b: () => 1, c: Symbol('s'), d: 1, [Symbol('k')]: 2, e: [undefined, () => 1, Symbol(), 2]}), JSON.stringify({a: undefined, b: 1, c: undefined}), JSON.stringify({a: undefined, c: () => 0}), JSON.stringify({a: undefined, b: 1, c: undefined}, null, 2), JSON.stringify({a: undefined}, null, 2), JSON.stringify([undefined], null, 2), JSON.stringify({'\u20ac': undefined, a: 'x'}), JSON.stringify({'\u20ac': undefined, a: 'x'}) === '{"a":"x"}', JSON.stringify({'\u20ac': undefined}), JSON.stringify({a: '\u20ac', b: undefined})]"#,
+        r#"["{\"d\":1,\"e\":[null,null,null,2]}","{\"b\":1}","{}","{\n  \"b\": 1\n}","{}","[\n  null\n]","{\"a\":\"x\"}",true,"{}","{\"a\":\"€\"}"]"#,
+    );
+}
+
+#[test]
+fn json_stringify_keeps_the_property_order() {
+    like_node(
+        r#"JSON.stringify({b: 1, 2: 2, a: 3, 1: 4, [Symbol()]: 5})"#,
+        r#""{\"1\":4,\"2\":2,\"b\":1,\"a\":3}""#,
+    );
+}
+
+#[test]
+fn json_stringify_calls_a_replacer_function_with_the_holder_key_and_value() {
+    like_node(
+        r#"const log = []; const s = JSON.stringify({a: [1, 'x'], b: 2, c: {d: 3}}, function (k, v) { log.push((k === '' ? '(root)' : k) + (this === undefined ? '' : ':' + Array.isArray(this))); return typeof v === 'number' ? v * 10 : v }); [s, log.join(' '), JSON.stringify({a: 1, b: 2}, (k, v) => k === 'a' ? undefined : v), JSON.stringify(1, () => undefined) === undefined, JSON.stringify([1, 2], (k, v) => k === '0' ? undefined : v)]"#,
+        r#"["{\"a\":[10,\"x\"],\"b\":20,\"c\":{\"d\":30}}","(root):false a:false 0:true 1:true b:false c:false d:false","{\"b\":2}",true,"[null,2]"]"#,
+    );
+}
+
+#[test]
+fn json_stringify_keeps_the_keys_of_a_replacer_array_once_in_its_order() {
+    like_node(
+        r#"[JSON.stringify({1: 'one', 2: 'two', a: 'A', b: 'B', c: 'C', d: 'D'}, ['b', 1, 'a', 'b', new String('c'), 1, new Number(2), {}, true, null]), JSON.stringify({a: {a: 1, b: 2}, b: 3, c: [{a: 4, z: 5}]}, ['a', 'c']), JSON.stringify({a: 1}, []), JSON.stringify([{a: 1, b: 2}], ['b'], 1)]"#,
+        r#"["{\"b\":\"B\",\"1\":\"one\",\"a\":\"A\",\"c\":\"C\",\"2\":\"two\"}","{\"a\":{\"a\":1},\"c\":[{\"a\":4}]}","{}","[\n {\n  \"b\": 2\n }\n]"]"#,
+    );
+}
+
+#[test]
+fn json_stringify_indents_nested_values_with_string_and_number_gaps() {
+    like_node(
+        r#"const v = {a: [1, {b: 2}], c: {}, d: [], e: 'x'}; [JSON.stringify(v, null, 2), JSON.stringify([1, [2, {x: 3}]], null, '--'), JSON.stringify({a: 1}, null, 'abcdefghijkl'), JSON.stringify([1], null, 20), JSON.stringify({a: [1]}, null, 0), JSON.stringify({a: [1]}, null, -3), JSON.stringify({a: [1]}, null, ''), JSON.stringify([1], null, new Number(3)), JSON.stringify({a: 1}, null, new String('\t')), JSON.stringify([1, [2]], null, 1.9), JSON.stringify({a: {b: {}}}, null, '\u20ac')]"#,
+        r#"["{\n  \"a\": [\n    1,\n    {\n      \"b\": 2\n    }\n  ],\n  \"c\": {},\n  \"d\": [],\n  \"e\": \"x\"\n}","[\n--1,\n--[\n----2,\n----{\n------\"x\": 3\n----}\n--]\n]","{\nabcdefghij\"a\": 1\n}","[\n          1\n]","{\"a\":[1]}","{\"a\":[1]}","{\"a\":[1]}","[\n   1\n]","{\n\t\"a\": 1\n}","[\n 1,\n [\n  2\n ]\n]","{\n€\"a\": {\n€€\"b\": {}\n€}\n}"]"#,
+    );
+}
+
+#[test]
+fn json_stringify_calls_to_json_with_the_key() {
+    like_node(
+        r#"[JSON.stringify({d: new Date(0)}), JSON.stringify(new Date(NaN)), JSON.stringify({k: {toJSON(key) { return key + '!' }}}), JSON.stringify([{toJSON(k) { return typeof k + k }}]), JSON.stringify({toJSON() { return undefined }}) === undefined, JSON.stringify({a: {toJSON: 1, b: 2}})]"#,
+        r#"["{\"d\":\"1970-01-01T00:00:00.000Z\"}","null","{\"k\":\"k!\"}","[\"string0\"]",true,"{\"a\":{\"toJSON\":1,\"b\":2}}"]"#,
+    );
+}
+
+#[test]
+fn json_stringify_unwraps_boxed_primitives() {
+    like_node(
+        r#"[JSON.stringify([new Number(3), new String('s'), new Boolean(false), Object(Symbol())]), JSON.stringify(new String('\u20ac'))]"#,
+        r#"["[3,\"s\",false,{}]","\"€\""]"#,
+    );
+}
+
+#[test]
+fn json_stringify_throws_a_type_error_for_a_bigint_without_to_json() {
+    like_node(
+        r#"const r = []; try { JSON.stringify({a: 1n}) } catch (e) { r.push(e instanceof TypeError) } try { JSON.stringify([Object(2n)]) } catch (e) { r.push(e instanceof TypeError) } r.push(JSON.stringify({a: 1n}, (k, v) => typeof v === 'bigint' ? String(v) : v)); BigInt.prototype.toJSON = function () { return this + 'n' }; r.push(JSON.stringify([3n])); delete BigInt.prototype.toJSON; r"#,
+        r#"[true,true,"{\"a\":\"1\"}","[\"3n\"]"]"#,
+    );
+}
+
+#[test]
+fn json_stringify_throws_a_type_error_for_a_cycle_only() {
+    like_node(
+        r#"const o = {a: 1}; o.self = o; const a = [[]]; a[0].push(a); const r = []; for (const v of [o, a, {x: {y: o}}]) { try { JSON.stringify(v); r.push('no error') } catch (e) { r.push(e instanceof TypeError) } } const x = {v: 1}; r.push(JSON.stringify([x, x, {x}])); r.push(JSON.stringify(o, (k, v) => k === 'self' ? undefined : v)); r"#,
+        r#"[true,true,true,"[{\"v\":1},{\"v\":1},{\"x\":{\"v\":1}}]","{\"a\":1}"]"#,
+    );
+}
+
+#[test]
+fn json_stringify_escapes_lone_surrogates_only() {
+    like_node(
+        r#"[JSON.stringify('\uD834\uDF06 \uDEAD \uD834 x\uD834'), JSON.stringify('\uDF06\uD834'), JSON.stringify({'\uD800': '\uDBFF\uDFFF'})]"#,
+        r#"["\"𝌆 \\udead \\ud834 x\\ud834\"","\"\\udf06\\ud834\"","{\"\\ud800\":\"􏿿\"}"]"#,
+    );
+}
+
+#[test]
+fn json_stringify_reads_proxies_through_their_traps() {
+    like_node(
+        r#"const log = []; const p = new Proxy({a: 1, b: 2}, { ownKeys(t) { log.push('ownKeys'); return ['b', 'a'] }, get(t, k) { log.push('get ' + String(k)); return k === 'toJSON' ? undefined : t[k] * 10 } }); [JSON.stringify(p), log.join(), JSON.stringify(new Proxy([1, [2]], {})), JSON.stringify({p: new Proxy([], { get(t, k) { return k === 'length' ? 2 : k === '1' ? 'x' : undefined } })})]"#,
+        r#"["{\"b\":20,\"a\":10}","get toJSON,ownKeys,get b,get a","[1,[2]]","{\"p\":[null,\"x\"]}"]"#,
+    );
+}
+
+#[test]
+fn json_stringify_calls_getters_and_the_replacer_in_spec_order() {
+    like_node(
+        r#"const log = []; const o = { get a() { log.push('a'); return 1 }, get b() { log.push('b'); return undefined }, get c() { log.push('c'); return { get toJSON() { log.push('toJSON'); return undefined }, get d() { log.push('d'); return 'x' } } } }; const s = JSON.stringify(o, (k, v) => { log.push('r:' + k); return v }); const m = { get a() { delete this.b; this.z = 1; return 1 }, b: 2 }; [s, log.join(), JSON.stringify(m), JSON.stringify({ get a() { return JSON.stringify([1, {b: '\u20ac'}]) } })]"#,
+        r#"["{\"a\":1,\"c\":{\"d\":\"x\"}}","r:,a,r:a,b,r:b,c,toJSON,r:c,toJSON,r:toJSON,d,r:d","{\"a\":1}","{\"a\":\"[1,{\\\"b\\\":\\\"€\\\"}]\"}"]"#,
+    );
+}
+
+#[test]
+fn json_stringify_widens_a_large_latin1_output_at_its_first_wider_code_unit() {
+    like_node(
+        r#"const a = Array.from({length: 3e4}, (_, i) => i === 2e4 ? 'x\u20ac\uD83D\uDE00y' : {i, s: 'item' + i});
+const s = JSON.stringify(a);
+const expected = '[' + a.map(v => typeof v === 'string' ? '"' + v + '"' : '{"i":' + v.i + ',"s":"' + v.s + '"}').join(',') + ']';
+const o = Object.fromEntries(Array.from({length: 1e4}, (_, i) => ['k' + i, i]));
+o['\u20ac'] = undefined; o.z = '\u00e9';
+const t = JSON.stringify(o);
+[s.length, s === expected, JSON.stringify(JSON.parse(s)) === s, s.slice(s.indexOf('x') - 2, s.indexOf('y') + 3), t.length, t.slice(-20), t === JSON.stringify(JSON.parse(t))]"#,
+        r#"[817761,true,true,",\"x€😀y\",",127789,"k9999\":9999,\"z\":\"é\"}",true]"#,
+    );
+}
+
+#[test]
+fn json_stringify_writes_raw_json_text_as_it_is() {
+    like_node(
+        r#"[JSON.stringify({a: JSON.rawJSON('1e3'), b: [JSON.rawJSON('"\u20ac"')]}), JSON.stringify(JSON.rawJSON('-0.10'))]"#,
+        r#"["{\"a\":1e3,\"b\":[\"€\"]}","-0.10"]"#,
+    );
+}
+
+const SMALL_OBJECTS: &str =
+    "Array.from({ length: 1e5 }, (_, i) => ({ id: i, name: 'item' + i, ok: i % 2 === 0 }))";
+
+/// The peak heap growth of one cell, in a fresh engine whose memory limit does not stop it, on
+/// a thread of its own: Boa's collector is per thread, and garbage of an earlier engine swept
+/// during the cell would offset its growth.
+fn memory_of(code: &str) -> u64 {
+    let code = code.to_owned();
+    std::thread::Builder::new()
+        .stack_size(16 << 20)
+        .spawn(move || {
+            let limits = Limits {
+                memory_bytes: 1 << 30,
+                ..Limits::default()
+            };
+            let mut e = Engine::new(42, limits).expect("engine");
+            let out = e.execute(&code, 0.0);
+            assert_eq!(out.status, Status::Ok, "{code}: {:?}", out.error);
+            out.usage.memory_bytes
+        })
+        .expect("thread starts")
+        .join()
+        .expect("cell runs")
+}
+
+#[test]
+fn json_stringify_of_1e5_small_objects_grows_the_heap_by_little_more_than_its_output() {
+    let array = memory_of(&format!("const a = {SMALL_OBJECTS}; a.length"));
+    let both = memory_of(&format!(
+        "const s = JSON.stringify({SMALL_OBJECTS}); s.length"
+    ));
+    let indented = memory_of(&format!(
+        "const s = JSON.stringify({SMALL_OBJECTS}, null, 2); s.length"
+    ));
+    println!("the array: {array} bytes; with its JSON: {both} bytes (4227781 code units); indented: {indented} bytes (6627782)");
+    // The buffer grows by half at a time: under twice the output.
+    assert!(
+        both - array < 2 * 4_227_781,
+        "the array: {array}; with its JSON: {both}"
+    );
+    assert!(
+        indented - array < 2 * 6_627_782,
+        "the array: {array}; indented: {indented}"
+    );
 }

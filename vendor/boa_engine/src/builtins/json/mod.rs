@@ -13,14 +13,12 @@
 //! [json]: https://www.json.org/json-en.html
 //! [mdn]: https://developer.mozilla.org/en-US/docs/Web/JavaScript/Reference/Global_Objects/JSON
 
-use std::{borrow::Cow, iter::once};
+use std::rc::Rc;
 
 use rustc_hash::FxHashSet;
 
 use boa_ast::scope::Scope;
 use boa_gc::{Finalize, Gc, Trace};
-use boa_macros::utf16;
-use itertools::Itertools;
 
 use crate::JsExpect;
 use crate::{
@@ -33,7 +31,7 @@ use crate::{
     object::{IntegrityLevel, JsObject, internal_methods::InternalMethodPropertyContext},
     property::{Attribute, PropertyNameKind},
     realm::Realm,
-    string::{CodePoint, StaticJsStrings},
+    string::{JsStr, JsStrVariant, Latin1JsStringBuilder, StaticJsStrings, Utf16JsStringBuilder},
     symbol::JsSymbol,
     value::IntegerOrInfinity,
     vm::{CallFrame, CallFrameFlags, source_info::SourcePath},
@@ -42,11 +40,12 @@ use boa_parser::{Parser, Source};
 
 use super::{BuiltInBuilder, IntrinsicObject};
 
-/// Converts a nibble (0-15) to its lowercase hex digit as a UTF-16 code unit.
-const fn to_hex_digit(val: u16) -> u16 {
-    match val & 0xF {
-        v @ 0..=9 => b'0' as u16 + v,
-        v => b'a' as u16 + (v - 10),
+/// Converts a nibble (0-15) to its lowercase hex digit.
+// edge-sandbox patch: as a Latin-1 byte, for the output buffer (`Output`).
+const fn to_hex_digit(val: u16) -> u8 {
+    match (val & 0xF) as u8 {
+        v @ 0..=9 => b'0' + v,
+        v => b'a' + (v - 10),
     }
 }
 
@@ -198,16 +197,199 @@ impl<'ast> boa_ast::visitor::Visitor<'ast> for JsonSourceVisitor<'_> {
     }
 }
 
-/// edge-sandbox patch: charges for `added` more output code units in a `partial` list of
-/// `count` entries holding `units` code units, and reserves the list, its copy into the final
-/// string, and the entries' overhead.
-fn account(units: &mut usize, count: usize, added: usize) -> JsResult<()> {
-    *units = units.saturating_add(added);
-    crate::budget::charge(1 + (added as u64 >> 4))?;
-    if count % 256 == 0 || added > 4096 {
-        crate::budget::reserve(units.saturating_mul(4).saturating_add(count.saturating_mul(32)))?;
+/// edge-sandbox patch: the output of one `JSON.stringify`, in one buffer. Upstream serialized
+/// every object and array into a string of its own, kept the members in a list and joined them
+/// into a new string, so the text was copied once per level of nesting and an array of 100,000
+/// small objects held 100,000 strings besides its 4 MB of JSON (the heap grew by 33 MB beyond
+/// the array's 22 MB). Every step appends here instead. The buffer holds Latin-1 until a code unit
+/// above 0xFF is appended (most JSON is ASCII), and it is a `JsString` builder, so the result is
+/// the buffer itself (shrunk to fit), not a copy of it. It reserves the memory budget before it
+/// grows and charges fuel for what is appended (`account`).
+#[derive(Debug)]
+struct Output {
+    buffer: Buffer,
+    /// Where the first code unit above 0xFF is in a UTF-16 buffer; `usize::MAX` if there is
+    /// none (always, in a Latin-1 buffer; in a UTF-16 one, after the member holding it was
+    /// dropped), and then the result is narrowed to Latin-1.
+    first_wide: usize,
+    /// How many of the code units fuel has been charged for.
+    charged: usize,
+}
+
+#[derive(Debug)]
+enum Buffer {
+    Latin1(Latin1JsStringBuilder),
+    Utf16(Utf16JsStringBuilder),
+}
+
+impl Output {
+    fn new() -> Self {
+        Self {
+            buffer: Buffer::Latin1(Latin1JsStringBuilder::new()),
+            first_wide: usize::MAX,
+            charged: 0,
+        }
     }
-    Ok(())
+
+    /// The number of code units appended.
+    fn len(&self) -> usize {
+        match &self.buffer {
+            Buffer::Latin1(buffer) => buffer.len(),
+            Buffer::Utf16(buffer) => buffer.len(),
+        }
+    }
+
+    /// Makes room for `additional` more code units. The capacity grows by half at least, so a
+    /// long output is reallocated a few times only, and its unused part stays under a third of
+    /// it (the budget counts it until the result is shrunk to fit); the memory budget is checked
+    /// first for the whole new storage, which a reallocation may hold beside the old one.
+    fn grow(&mut self, additional: usize) -> JsResult<()> {
+        let (len, capacity, unit) = match &self.buffer {
+            Buffer::Latin1(buffer) => (buffer.len(), buffer.capacity(), 1),
+            Buffer::Utf16(buffer) => (buffer.len(), buffer.capacity(), 2),
+        };
+        let needed = len.saturating_add(additional);
+        if needed <= capacity {
+            return Ok(());
+        }
+        let capacity = needed.max(capacity.saturating_add(capacity / 2)).max(64);
+        crate::budget::reserve(capacity.saturating_mul(unit))?;
+        match &mut self.buffer {
+            Buffer::Latin1(buffer) => buffer.reserve_exact(capacity - len),
+            Buffer::Utf16(buffer) => buffer.reserve_exact(capacity - len),
+        }
+        Ok(())
+    }
+
+    /// Copies a Latin-1 buffer into a UTF-16 one with room for `additional` more code units
+    /// (no more: both are held while copying, and widening late in a long output is common).
+    fn widen(&mut self, additional: usize) -> JsResult<()> {
+        let Buffer::Latin1(narrow) = &self.buffer else {
+            return Ok(());
+        };
+        let capacity = narrow.len().saturating_add(additional);
+        crate::budget::reserve(capacity.saturating_mul(2))?;
+        crate::budget::charge_scan(narrow.len())?;
+        let mut wide = Utf16JsStringBuilder::with_capacity(capacity);
+        wide.extend(narrow.as_slice().iter().copied().map(u16::from));
+        self.buffer = Buffer::Utf16(wide);
+        Ok(())
+    }
+
+    /// Appends Latin-1 code units.
+    fn push_latin1(&mut self, units: &[u8]) -> JsResult<()> {
+        self.grow(units.len())?;
+        match &mut self.buffer {
+            Buffer::Latin1(buffer) => buffer.extend_from_slice(units),
+            Buffer::Utf16(buffer) => buffer.extend(units.iter().copied().map(u16::from)),
+        }
+        Ok(())
+    }
+
+    /// Appends UTF-16 code units, widening the buffer at the first one above 0xFF.
+    fn push_utf16(&mut self, units: &[u16]) -> JsResult<()> {
+        if self.first_wide == usize::MAX
+            && let Some(at) = units.iter().position(|&unit| unit > 0xFF)
+        {
+            self.widen(units.len())?;
+            self.first_wide = self.len() + at;
+        }
+        self.grow(units.len())?;
+        match &mut self.buffer {
+            // Every unit is at most 0xFF, or the buffer would have been widened.
+            Buffer::Latin1(buffer) => buffer.extend(units.iter().map(|&unit| unit as u8)),
+            Buffer::Utf16(buffer) => buffer.extend_from_slice(units),
+        }
+        Ok(())
+    }
+
+    /// Appends a string's code units.
+    fn push_str(&mut self, string: JsStr<'_>) -> JsResult<()> {
+        match string.variant() {
+            JsStrVariant::Latin1(units) => self.push_latin1(units),
+            JsStrVariant::Utf16(units) => self.push_utf16(units),
+        }
+    }
+
+    /// Appends a line feed and `indent`.
+    fn push_line(&mut self, indent: &JsString) -> JsResult<()> {
+        self.push_latin1(b"\n")?;
+        self.push_str(indent.as_str())
+    }
+
+    /// Appends the escape sequence of `unit` (Table 73, or `UnicodeEscape(unit)`).
+    fn push_escape(&mut self, unit: u16) -> JsResult<()> {
+        let short = match unit {
+            0x08 => b'b',
+            0x09 => b't',
+            0x0A => b'n',
+            0x0C => b'f',
+            0x0D => b'r',
+            0x22 => b'"',
+            0x5C => b'\\',
+            _ => {
+                return self.push_latin1(&[
+                    b'\\',
+                    b'u',
+                    to_hex_digit(unit >> 12),
+                    to_hex_digit(unit >> 8),
+                    to_hex_digit(unit >> 4),
+                    to_hex_digit(unit),
+                ]);
+            }
+        };
+        self.push_latin1(&[b'\\', short])
+    }
+
+    /// Drops the code units after the first `len` (a member whose value is undefined).
+    fn truncate(&mut self, len: usize) {
+        if len >= self.len() {
+            return;
+        }
+        // SAFETY: `len` is less than the length, so the first `len` units are initialised.
+        unsafe {
+            match &mut self.buffer {
+                Buffer::Latin1(buffer) => buffer.set_len(len),
+                Buffer::Utf16(buffer) => buffer.set_len(len),
+            }
+        }
+        if self.first_wide >= len {
+            self.first_wide = usize::MAX;
+        }
+        self.charged = self.charged.min(len);
+    }
+
+    /// Charges fuel for the code units appended since the last charge: one unit, plus one per
+    /// 16 code units (upstream's `account` charged each member's string as it was made, and
+    /// again in each enclosing one).
+    fn account(&mut self) -> JsResult<()> {
+        let len = self.len();
+        let added = len.saturating_sub(self.charged);
+        self.charged = len;
+        crate::budget::charge(1 + (added as u64 >> 4))
+    }
+
+    /// The output as a string: the buffer itself, unless it is UTF-16 and holds no code unit
+    /// above 0xFF any more, and is narrowed.
+    fn finish(self) -> JsResult<JsString> {
+        match self.buffer {
+            // SAFETY: only code units up to 0xFF were appended to a Latin-1 buffer.
+            Buffer::Latin1(buffer) => Ok(unsafe { buffer.build_as_latin1() }),
+            Buffer::Utf16(buffer) if self.first_wide == usize::MAX => {
+                crate::budget::reserve(buffer.len())?;
+                let mut narrow = Latin1JsStringBuilder::with_capacity(buffer.len());
+                narrow.extend(buffer.as_slice().iter().map(|&unit| unit as u8));
+                // SAFETY: no code unit is above 0xFF (`first_wide`).
+                Ok(unsafe { narrow.build_as_latin1() })
+            }
+            Buffer::Utf16(buffer) => Ok(buffer.build()),
+        }
+    }
+}
+
+/// Whether `QuoteJSONString` escapes the code unit `unit` (other than a lone surrogate).
+const fn needs_escape(unit: u16) -> bool {
+    unit < 0x20 || unit == 0x22 || unit == 0x5C
 }
 
 /// JavaScript `JSON` global object.
@@ -712,7 +894,8 @@ impl Json {
                         // h. Set k to k + 1.
                         k += 1;
                     }
-                    property_list = Some(property_set.into_iter().collect());
+                    // edge-sandbox patch: shared, not cloned for every object serialized.
+                    property_list = Some(property_set.into_iter().collect::<Rc<[_]>>());
                 }
             }
         }
@@ -779,14 +962,16 @@ impl Json {
             indent,
             gap,
             property_list,
+            output: Output::new(),
         };
 
         // 12. Return ? SerializeJSONProperty(state, the empty String, wrapper).
-        Ok(
-            Self::serialize_json_property(&mut state, js_string!(), &wrapper, context)?
-                .map(Into::into)
-                .unwrap_or_default(),
-        )
+        // edge-sandbox patch: the serialization is appended to `state.output`.
+        if !Self::serialize_json_property(&mut state, js_string!(), &wrapper, context)? {
+            return Ok(JsValue::undefined());
+        }
+        state.output.account()?;
+        Ok(state.output.finish()?.into())
     }
 
     /// `25.5.2.1 SerializeJSONProperty ( state, key, holder )`
@@ -795,12 +980,15 @@ impl Json {
     ///  - [ECMAScript reference][spec]
     ///
     /// [spec]: https://tc39.es/ecma262/#sec-serializejsonproperty
+    ///
+    /// edge-sandbox patch: appends the serialization to `state.output` and returns whether there
+    /// is one (upstream returned it as a string of its own, or undefined).
     fn serialize_json_property(
         state: &mut StateRecord,
         key: JsString,
         holder: &JsObject,
         context: &mut Context,
-    ) -> JsResult<Option<JsString>> {
+    ) -> JsResult<bool> {
         // 1. Let value be ? Get(holder, key).
         let mut value = holder.get(key.clone(), context)?;
 
@@ -848,43 +1036,50 @@ impl Json {
             else if obj.is::<RawJson>() {
                 // i. Return the value of the "rawJSON" property of value.
                 let raw = obj.get(js_string!("rawJSON"), context)?;
-                return Ok(raw.as_string());
+                let Some(raw) = raw.as_string() else {
+                    return Ok(false);
+                };
+                state.output.push_str(raw.as_str())?;
+                return Ok(true);
             }
         }
 
         // 5. If value is null, return "null".
         if value.is_null() {
-            return Ok(Some(js_string!("null")));
+            state.output.push_latin1(b"null")?;
+            return Ok(true);
         }
 
         // 6. If value is true, return "true".
         // 7. If value is false, return "false".
-        if value.is_boolean() {
-            return Ok(Some(js_string!(if value.to_boolean() {
-                "true"
+        if let Some(boolean) = value.as_boolean() {
+            state.output.push_latin1(if boolean {
+                b"true".as_slice()
             } else {
-                "false"
-            })));
+                b"false"
+            })?;
+            return Ok(true);
         }
 
         // 8. If Type(value) is String, return QuoteJSONString(value).
         if let Some(s) = value.as_string() {
-            return Ok(Some(Self::quote_json_string(&s)?));
+            Self::quote_json_string(&mut state.output, s.as_str())?;
+            return Ok(true);
         }
 
         // 9. If Type(value) is Number, then
         if let Some(n) = value.as_number() {
             // a. If value is finite, return ! ToString(value).
             if n.is_finite() {
-                return Ok(Some(
-                    value
-                        .to_string(context)
-                        .js_expect("ToString should never fail here")?,
-                ));
-            }
-
+                let s = value
+                    .to_string(context)
+                    .js_expect("ToString should never fail here")?;
+                state.output.push_str(s.as_str())?;
             // b. Return "null".
-            return Ok(Some(js_string!("null")));
+            } else {
+                state.output.push_latin1(b"null")?;
+            }
+            return Ok(true);
         }
 
         // 10. If Type(value) is BigInt, throw a TypeError exception.
@@ -901,15 +1096,16 @@ impl Json {
             // a. Let isArray be ? IsArray(value).
             // b. If isArray is true, return ? SerializeJSONArray(state, value).
             // c. Return ? SerializeJSONObject(state, value).
-            return if obj.is_array_abstract()? {
-                Ok(Some(Self::serialize_json_array(state, &obj, context)?))
+            if obj.is_array_abstract()? {
+                Self::serialize_json_array(state, &obj, context)?;
             } else {
-                Ok(Some(Self::serialize_json_object(state, &obj, context)?))
-            };
+                Self::serialize_json_object(state, &obj, context)?;
+            }
+            return Ok(true);
         }
 
         // 12. Return undefined.
-        Ok(None)
+        Ok(false)
     }
 
     /// `25.5.2.2 QuoteJSONString ( value )`
@@ -918,75 +1114,66 @@ impl Json {
     ///  - [ECMAScript reference][spec]
     ///
     /// [spec]: https://tc39.es/ecma262/#sec-quotejsonstring
-    fn quote_json_string(value: &JsString) -> JsResult<JsString> {
-        let mut buf = [0; 2];
-        // edge-sandbox patch: charge and reserve the output; escapes can make it six times as
-        // long as the input, so check again as it grows.
-        crate::budget::produce(value.len() + 2)?;
-        let mut checked = value.len() + 2;
+    ///
+    /// edge-sandbox patch: appends to the output, copying the runs of code units that need no
+    /// escape as slices (the buffer reserves and `account` charges as it grows).
+    fn quote_json_string(output: &mut Output, value: JsStr<'_>) -> JsResult<()> {
         // 1. Let product be the String value consisting solely of the code unit 0x0022 (QUOTATION MARK).
-        let mut product = Vec::with_capacity(value.len() + 2);
-        product.push('"' as u16);
+        output.push_latin1(b"\"")?;
 
         // 2. For each code point C of ! StringToCodePoints(value), do
-        for code_point in value.code_points() {
-            if product.len() > checked {
-                checked = product.len() * 2;
-                crate::budget::produce(checked)?;
+        match value.variant() {
+            JsStrVariant::Latin1(units) => {
+                // Latin-1 has no surrogates.
+                let mut run = 0;
+                for (i, &unit) in units.iter().enumerate() {
+                    // a. If C is listed in the "Code Point" column of Table 73, or
+                    // b. if C has a numeric value less than 0x0020 (SPACE), then
+                    //    set product to the string-concatenation of product and its escape sequence.
+                    if needs_escape(u16::from(unit)) {
+                        output.push_latin1(&units[run..i])?;
+                        output.push_escape(u16::from(unit))?;
+                        run = i + 1;
+                    }
+                    // c. Else, set product to the string-concatenation of product and ! UTF16EncodeCodePoint(C).
+                }
+                output.push_latin1(&units[run..])?;
             }
-            match code_point {
-                // a. If C is listed in the "Code Point" column of Table 73, then
-                // i. Set product to the string-concatenation of product and the
-                // escape sequence for C as specified in the "Escape Sequence"
-                // column of the corresponding row.
-                CodePoint::Unicode('\u{0008}') => product.extend_from_slice(utf16!(r"\b")),
-                CodePoint::Unicode('\u{0009}') => product.extend_from_slice(utf16!(r"\t")),
-                CodePoint::Unicode('\u{000A}') => product.extend_from_slice(utf16!(r"\n")),
-                CodePoint::Unicode('\u{000C}') => product.extend_from_slice(utf16!(r"\f")),
-                CodePoint::Unicode('\u{000D}') => product.extend_from_slice(utf16!(r"\r")),
-                CodePoint::Unicode('\u{0022}') => product.extend_from_slice(utf16!(r#"\""#)),
-                CodePoint::Unicode('\u{005C}') => product.extend_from_slice(utf16!(r"\\")),
-                // b. Else if C has a numeric value less than 0x0020 (SPACE), or
-                // if C has the same numeric value as a leading surrogate or
-                // trailing surrogate, then
-                //     i. Let unit be the code unit whose numeric value is that
-                //     of C.
-                //     ii. Set product to the string-concatenation of product
-                //     and UnicodeEscape(unit).
-                CodePoint::Unicode(c) if c < '\u{0020}' => {
-                    let val = c as u16;
-                    product.extend_from_slice(&[
-                        '\\' as u16,
-                        'u' as u16,
-                        to_hex_digit(val >> 12),
-                        to_hex_digit((val >> 8) & 0xF),
-                        to_hex_digit((val >> 4) & 0xF),
-                        to_hex_digit(val & 0xF),
-                    ]);
+            JsStrVariant::Utf16(units) => {
+                let mut run = 0;
+                let mut i = 0;
+                while i < units.len() {
+                    let unit = units[i];
+                    let escape = match unit {
+                        // c. A surrogate pair is a code point: appended as it is.
+                        0xD800..=0xDBFF
+                            if units
+                                .get(i + 1)
+                                .is_some_and(|next| (0xDC00..=0xDFFF).contains(next)) =>
+                        {
+                            i += 2;
+                            continue;
+                        }
+                        // b. A code point with the numeric value of a leading or trailing
+                        //    surrogate (a lone one) is escaped: UnicodeEscape(unit).
+                        0xD800..=0xDFFF => true,
+                        // a./b. Table 73 and controls.
+                        _ => needs_escape(unit),
+                    };
+                    if escape {
+                        output.push_utf16(&units[run..i])?;
+                        output.push_escape(unit)?;
+                        run = i + 1;
+                    }
+                    i += 1;
                 }
-                CodePoint::UnpairedSurrogate(surr) => {
-                    product.extend_from_slice(&[
-                        '\\' as u16,
-                        'u' as u16,
-                        to_hex_digit(surr >> 12),
-                        to_hex_digit((surr >> 8) & 0xF),
-                        to_hex_digit((surr >> 4) & 0xF),
-                        to_hex_digit(surr & 0xF),
-                    ]);
-                }
-                // c. Else,
-                CodePoint::Unicode(c) => {
-                    // i. Set product to the string-concatenation of product and ! UTF16EncodeCodePoint(C).
-                    product.extend_from_slice(c.encode_utf16(&mut buf));
-                }
+                output.push_utf16(&units[run..])?;
             }
         }
 
         // 3. Set product to the string-concatenation of product and the code unit 0x0022 (QUOTATION MARK).
-        product.push('"' as u16);
-
         // 4. Return product.
-        Ok(js_string!(&product[..]))
+        output.push_latin1(b"\"")
     }
 
     /// `25.5.2.4 SerializeJSONObject ( state, value )`
@@ -995,16 +1182,19 @@ impl Json {
     ///  - [ECMAScript reference][spec]
     ///
     /// [spec]: https://tc39.es/ecma262/#sec-serializejsonobject
+    ///
+    /// edge-sandbox patch: appends to `state.output`: each member (its separator, key and value)
+    /// as it is serialized, dropped again if the value is undefined; there is no `partial` list.
+    /// An error ends the whole `JSON.stringify`, so the state needs no cleanup then.
     fn serialize_json_object(
         state: &mut StateRecord,
         value: &JsObject,
         context: &mut Context,
-    ) -> JsResult<JsString> {
+    ) -> JsResult<()> {
         // edge-sandbox patch: serialization recurses natively once per level of nesting.
         let _depth = crate::budget::enter()?;
-        // edge-sandbox patch: output code units accumulated in `partial`.
-        let mut units = 0usize;
         // 1. If state.[[Stack]] contains value, throw a TypeError exception because the structure is cyclical.
+        // 2. Append value to state.[[Stack]].
         if !state.stack_set.insert(value.clone()) {
             return Err(JsNativeError::typ()
                 .with_message("cyclic object value")
@@ -1018,151 +1208,100 @@ impl Json {
         state.indent = js_string!(&state.indent, &state.gap);
 
         // 5. If state.[[PropertyList]] is not undefined, then
-        let k = if let Some(p) = &state.property_list {
+        let list = state.property_list.clone();
+        let own;
+        let k: &[JsString] = if let Some(list) = &list {
             // a. Let K be state.[[PropertyList]].
-            p.clone()
+            list
         // 6. Else,
         } else {
             // a. Let K be ? EnumerableOwnPropertyNames(value, key).
-            let keys = value.enumerable_own_property_names(PropertyNameKind::Key, context);
-            // 11. Remove value from state.[[Stack]] on error.
-            let keys = match keys {
-                Ok(k) => k,
-                Err(e) => {
-                    let removed = state.stack_set.remove(value);
-                    debug_assert!(removed);
-                    return Err(e);
-                }
-            };
-            // Unwrap is safe, because EnumerableOwnPropertyNames with kind "key" only returns string values.
-            match keys
+            own = value
+                .enumerable_own_property_names(PropertyNameKind::Key, context)?
                 .iter()
                 .map(|v| {
                     v.to_string(context)
                         .js_expect("EnumerableOwnPropertyNames only returns strings")
                 })
-                .collect::<Result<Vec<_>, _>>()
-            {
-                Ok(k) => k,
-                Err(e) => {
-                    let removed = state.stack_set.remove(value);
-                    debug_assert!(removed);
-                    return Err(e.into());
-                }
-            }
+                .collect::<Result<Vec<_>, _>>()?;
+            &own
         };
 
         // 7. Let partial be a new empty List.
-        let mut partial = Vec::with_capacity(k.len());
+        // edge-sandbox patch: whether partial is empty; its members are in the output.
+        let mut empty = true;
+        state.output.push_latin1(b"{")?;
 
         // 8. For each element P of K, do
-        for p in &k {
+        for p in k {
+            // edge-sandbox patch: the member is appended, with the separator before it (10.),
+            // then its value; `member` is where it starts, to drop it if strP is undefined.
+            let member = state.output.len();
+            if !empty {
+                state.output.push_latin1(b",")?;
+            }
+            if !state.gap.is_empty() {
+                state.output.push_line(&state.indent)?;
+            }
+
+            // b. i. Let member be QuoteJSONString(P).
+            Self::quote_json_string(&mut state.output, p.as_str())?;
+
+            // ii. Set member to the string-concatenation of member and ":".
+            state.output.push_latin1(b":")?;
+
+            // iii. If state.[[Gap]] is not the empty String, then
+            if !state.gap.is_empty() {
+                // 1. Set member to the string-concatenation of member and the code unit 0x0020 (SPACE).
+                state.output.push_latin1(b" ")?;
+            }
+
             // a. Let strP be ? SerializeJSONProperty(state, P, value).
-            let str_p = Self::serialize_json_property(state, p.clone(), value, context);
-            let str_p = match str_p {
-                Ok(v) => v,
-                Err(e) => {
-                    let removed = state.stack_set.remove(value);
-                    debug_assert!(removed);
-                    return Err(e);
-                }
-            };
+            // iv. Set member to the string-concatenation of member and strP.
+            let defined = Self::serialize_json_property(state, p.clone(), value, context)?;
+
+            // edge-sandbox patch: charge for the member, also one that is dropped (its key
+            // was quoted).
+            state.output.account()?;
 
             // b. If strP is not undefined, then
-            if let Some(str_p) = str_p {
-                // i. Let member be QuoteJSONString(P).
-                let mut member = match Self::quote_json_string(p) {
-                    Ok(quoted) => quoted.iter().collect::<Vec<_>>(),
-                    Err(e) => {
-                        let removed = state.stack_set.remove(value);
-                        debug_assert!(removed);
-                        return Err(e);
-                    }
-                };
-
-                // ii. Set member to the string-concatenation of member and ":".
-                member.push(':' as u16);
-
-                // iii. If state.[[Gap]] is not the empty String, then
-                if !state.gap.is_empty() {
-                    // 1. Set member to the string-concatenation of member and the code unit 0x0020 (SPACE).
-                    member.push(' ' as u16);
-                }
-
-                // iv. Set member to the string-concatenation of member and strP.
-                member.extend(str_p.iter());
-
+            if defined {
                 // v. Append member to partial.
-                // edge-sandbox patch: charge and reserve the output as it accumulates.
-                if let Err(e) = account(&mut units, partial.len(), member.len() + state.indent.len() + 2) {
-                    let removed = state.stack_set.remove(value);
-                    debug_assert!(removed);
-                    return Err(e);
-                }
-                partial.push(member);
+                empty = false;
+            } else {
+                state.output.truncate(member);
             }
         }
 
         // 9. If partial is empty, then
-        let r#final = if partial.is_empty() {
-            // a. Let final be "{}".
-            js_string!("{}")
+        //    a. Let final be "{}".
         // 10. Else,
-        } else {
-            // a. If state.[[Gap]] is the empty String, then
-            if state.gap.is_empty() {
-                // i. Let properties be the String value formed by concatenating all the element Strings of partial
-                //    with each adjacent pair of Strings separated with the code unit 0x002C (COMMA).
-                //    A comma is not inserted either before the first String or after the last String.
-                // ii. Let final be the string-concatenation of "{", properties, and "}".
-                let separator = utf16!(",");
-                let result = once(utf16!("{"))
-                    .chain(Itertools::intersperse(
-                        partial.iter().map(Vec::as_slice),
-                        separator,
-                    ))
-                    .chain(once(utf16!("}")))
-                    .flatten()
-                    .copied()
-                    .collect::<Vec<_>>();
-                js_string!(&result[..])
-            // b. Else,
-            } else {
-                // i. Let separator be the string-concatenation of the code unit 0x002C (COMMA),
-                //    the code unit 0x000A (LINE FEED), and state.[[Indent]].
-                let mut separator = utf16!(",\n").to_vec();
-                separator.extend(state.indent.iter());
-                // ii. Let properties be the String value formed by concatenating all the element Strings of partial
-                //     with each adjacent pair of Strings separated with separator.
-                //     The separator String is not inserted either before the first String or after the last String.
-                // iii. Let final be the string-concatenation of "{", the code
-                //      unit 0x000A (LINE FEED), state.[[Indent]], properties,
-                //      the code unit 0x000A (LINE FEED), stepback, and "}".
-                let indent_vec = state.indent.to_vec();
-                let stepback_vec = stepback.to_vec();
-                let result = [utf16!("{\n"), &indent_vec[..]]
-                    .into_iter()
-                    .chain(Itertools::intersperse(
-                        partial.iter().map(Vec::as_slice),
-                        &separator,
-                    ))
-                    .chain([utf16!("\n"), &stepback_vec[..], utf16!("}")])
-                    .flatten()
-                    .copied()
-                    .collect::<Vec<_>>();
-                js_string!(&result[..])
-            }
-        };
-
-        // 12. Set state.[[Indent]] to stepback.
-        state.indent = stepback;
+        //    a. If state.[[Gap]] is the empty String, then
+        //       i. Let properties be the String value formed by concatenating all the element Strings of partial
+        //          with each adjacent pair of Strings separated with the code unit 0x002C (COMMA).
+        //       ii. Let final be the string-concatenation of "{", properties, and "}".
+        //    b. Else,
+        //       i. Let separator be the string-concatenation of the code unit 0x002C (COMMA),
+        //          the code unit 0x000A (LINE FEED), and state.[[Indent]].
+        //       ii. Let properties be the String value formed by concatenating all the element Strings of partial
+        //           with each adjacent pair of Strings separated with separator.
+        //       iii. Let final be the string-concatenation of "{", the code
+        //            unit 0x000A (LINE FEED), state.[[Indent]], properties,
+        //            the code unit 0x000A (LINE FEED), stepback, and "}".
+        if !empty && !state.gap.is_empty() {
+            state.output.push_line(&stepback)?;
+        }
+        state.output.push_latin1(b"}")?;
 
         // 11. Remove value from state.[[Stack]].
         let removed = state.stack_set.remove(value);
         debug_assert!(removed);
 
+        // 12. Set state.[[Indent]] to stepback.
+        state.indent = stepback;
+
         // 13. Return final.
-        Ok(r#final)
+        Ok(())
     }
 
     /// `25.5.2.5 SerializeJSONArray ( state, value )`
@@ -1171,16 +1310,19 @@ impl Json {
     ///  - [ECMAScript reference][spec]
     ///
     /// [spec]: https://tc39.es/ecma262/#sec-serializejsonarray
+    ///
+    /// edge-sandbox patch: appends to `state.output`, each element as it is serialized; there is
+    /// no `partial` list. An error ends the whole `JSON.stringify`, so the state needs no cleanup
+    /// then.
     fn serialize_json_array(
         state: &mut StateRecord,
         value: &JsObject,
         context: &mut Context,
-    ) -> JsResult<JsString> {
+    ) -> JsResult<()> {
         // edge-sandbox patch: serialization recurses natively once per level of nesting.
         let _depth = crate::budget::enter()?;
-        // edge-sandbox patch: output code units accumulated in `partial`.
-        let mut units = 0usize;
         // 1. If state.[[Stack]] contains value, throw a TypeError exception because the structure is cyclical.
+        // 2. Append value to state.[[Stack]].
         if !state.stack_set.insert(value.clone()) {
             return Err(JsNativeError::typ()
                 .with_message("cyclic object value")
@@ -1193,117 +1335,70 @@ impl Json {
         // 4. Set state.[[Indent]] to the string-concatenation of state.[[Indent]] and state.[[Gap]].
         state.indent = js_string!(&state.indent, &state.gap);
 
-        // 6. Let len be ? LengthOfArrayLike(value).
-        let len = match value.length_of_array_like(context) {
-            Ok(n) => n,
-            Err(e) => {
-                let removed = state.stack_set.remove(value);
-                debug_assert!(removed);
-                return Err(e);
-            }
-        };
-
         // 5. Let partial be a new empty List.
-        // edge-sandbox patch: `len` is guest-controlled (`new Array(1e9)`); do not pre-size
-        // beyond what is cheap, and charge each index below.
-        let mut partial = Vec::with_capacity((len as usize).min(1024));
+        // edge-sandbox patch: the elements are in the output; `len` is guest-controlled
+        // (`new Array(1e9)`): each index is charged below, and the buffer reserves as it grows.
+
+        // 6. Let len be ? LengthOfArrayLike(value).
+        let len = value.length_of_array_like(context)?;
+        state.output.push_latin1(b"[")?;
 
         // 7. Let index be 0.
         let mut index = 0;
 
         // 8. Repeat, while index < len,
         while index < len {
+            // edge-sandbox patch: the separator (10.) comes before each element but the first.
+            if index > 0 {
+                state.output.push_latin1(b",")?;
+            }
+            if !state.gap.is_empty() {
+                state.output.push_line(&state.indent)?;
+            }
+
             // a. Let strP be ? SerializeJSONProperty(state, ! ToString(𝔽(index)), value).
-            let str_p = Self::serialize_json_property(state, index.into(), value, context);
-            let str_p = match str_p {
-                Ok(v) => v,
-                Err(e) => {
-                    let removed = state.stack_set.remove(value);
-                    debug_assert!(removed);
-                    return Err(e);
-                }
-            };
-
-            // edge-sandbox patch: charge and reserve the output as it accumulates.
-            let added = str_p.as_ref().map_or(4, JsString::len) + state.indent.len() + 2;
-            if let Err(e) = account(&mut units, partial.len(), added) {
-                let removed = state.stack_set.remove(value);
-                debug_assert!(removed);
-                return Err(e);
-            }
-
             // b. If strP is undefined, then
-            if let Some(str_p) = str_p {
-                // i. Append strP to partial.
-                partial.push(Cow::Owned(str_p.iter().collect::<_>()));
-            // c. Else,
-            } else {
+            if !Self::serialize_json_property(state, index.into(), value, context)? {
                 // i. Append "null" to partial.
-                partial.push(Cow::Borrowed(utf16!("null")));
+                state.output.push_latin1(b"null")?;
             }
+            // c. Else,
+            //    i. Append strP to partial.
+
+            // edge-sandbox patch: charge for the element.
+            state.output.account()?;
 
             // d. Set index to index + 1.
             index += 1;
         }
 
         // 9. If partial is empty, then
-        let r#final = if partial.is_empty() {
-            // a. Let final be "[]".
-            js_string!("[]")
+        //    a. Let final be "[]".
         // 10. Else,
-        } else {
-            // a. If state.[[Gap]] is the empty String, then
-            if state.gap.is_empty() {
-                // i. Let properties be the String value formed by concatenating all the element Strings of partial
-                //    with each adjacent pair of Strings separated with the code unit 0x002C (COMMA).
-                //    A comma is not inserted either before the first String or after the last String.
-                // ii. Let final be the string-concatenation of "[", properties, and "]".
-                let separator = utf16!(",");
-                let result = once(utf16!("["))
-                    .chain(Itertools::intersperse(
-                        partial.iter().map(Cow::as_ref),
-                        separator,
-                    ))
-                    .chain(once(utf16!("]")))
-                    .flatten()
-                    .copied()
-                    .collect::<Vec<_>>();
-                js_string!(&result[..])
-            // b. Else,
-            } else {
-                // i. Let separator be the string-concatenation of the code unit 0x002C (COMMA),
-                //    the code unit 0x000A (LINE FEED), and state.[[Indent]].
-                let mut separator = utf16!(",\n").to_vec();
-                separator.extend(state.indent.iter());
-                // ii. Let properties be the String value formed by concatenating all the element Strings of partial
-                //     with each adjacent pair of Strings separated with separator.
-                //     The separator String is not inserted either before the first String or after the last String.
-                // iii. Let final be the string-concatenation of "[", the code unit 0x000A (LINE FEED), state.[[Indent]], properties, the code unit 0x000A (LINE FEED), stepback, and "]".
-                let indent_vec = state.indent.to_vec();
-                let stepback_vec = stepback.to_vec();
-                let result = [utf16!("[\n"), &indent_vec[..]]
-                    .into_iter()
-                    .chain(Itertools::intersperse(
-                        partial.iter().map(Cow::as_ref),
-                        &separator,
-                    ))
-                    .chain([utf16!("\n"), &stepback_vec[..], utf16!("]")])
-                    .flatten()
-                    .copied()
-                    .collect::<Vec<_>>();
-                js_string!(&result[..])
-            }
-        };
-
-        // 12. Set state.[[Indent]] to stepback.
-        state.indent = stepback;
+        //    a. If state.[[Gap]] is the empty String, then
+        //       i. Let properties be the String value formed by concatenating all the element Strings of partial
+        //          with each adjacent pair of Strings separated with the code unit 0x002C (COMMA).
+        //       ii. Let final be the string-concatenation of "[", properties, and "]".
+        //    b. Else,
+        //       i. Let separator be the string-concatenation of the code unit 0x002C (COMMA),
+        //          the code unit 0x000A (LINE FEED), and state.[[Indent]].
+        //       ii. Let properties be the String value formed by concatenating all the element Strings of partial
+        //           with each adjacent pair of Strings separated with separator.
+        //       iii. Let final be the string-concatenation of "[", the code unit 0x000A (LINE FEED), state.[[Indent]], properties, the code unit 0x000A (LINE FEED), stepback, and "]".
+        if len > 0 && !state.gap.is_empty() {
+            state.output.push_line(&stepback)?;
+        }
+        state.output.push_latin1(b"]")?;
 
         // 11. Remove value from state.[[Stack]].
         let removed = state.stack_set.remove(value);
         debug_assert!(removed);
 
+        // 12. Set state.[[Indent]] to stepback.
+        state.indent = stepback;
+
         // 13. Return final.
-        Ok(r#final)
+        Ok(())
     }
 }
 
@@ -1312,5 +1407,8 @@ struct StateRecord {
     stack_set: FxHashSet<JsObject>,
     indent: JsString,
     gap: JsString,
-    property_list: Option<Vec<JsString>>,
+    // edge-sandbox patch: shared by every object serialized (upstream cloned the list).
+    property_list: Option<Rc<[JsString]>>,
+    // edge-sandbox patch: the serialization, appended to as it goes.
+    output: Output,
 }
