@@ -11,11 +11,13 @@ use edge_sandbox::engine::{Engine, Limits};
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let code = args.next().expect("usage: engine_profile <code> [repeats] [limits json]");
-    let repeats: usize = args.next().map_or(3, |n| n.parse().expect("repeats"));
-    let limits: Limits = args
+    let code = args
         .next()
-        .map_or_else(Limits::default, |j| serde_json::from_str(&j).expect("limits json"));
+        .expect("usage: engine_profile <code> [repeats] [limits json]");
+    let repeats: usize = args.next().map_or(3, |n| n.parse().expect("repeats"));
+    let limits: Limits = args.next().map_or_else(Limits::default, |j| {
+        serde_json::from_str(&j).expect("limits json")
+    });
     let mut times = Vec::new();
     for _ in 0..repeats {
         let mut engine = Engine::new(42, limits).expect("engine");

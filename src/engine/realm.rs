@@ -711,8 +711,8 @@ mod io_tests;
 #[path = "regex_tests.rs"]
 mod regex_tests;
 #[cfg(test)]
-#[path = "tests.rs"]
-mod tests;
-#[cfg(test)]
 #[path = "speed_tests.rs"]
 mod speed_tests;
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;
