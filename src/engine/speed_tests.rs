@@ -8,6 +8,17 @@ fn engine() -> Engine {
     Engine::new(42, Limits::default()).expect("engine")
 }
 
+fn engine_with_memory(memory_bytes: u64) -> Engine {
+    Engine::new(
+        42,
+        Limits {
+            memory_bytes,
+            ..Limits::default()
+        },
+    )
+    .expect("engine")
+}
+
 /// Runs the cells in one session and returns the last one's value; every cell must succeed.
 fn cells(code: &[&str]) -> Value {
     let mut e = engine();
@@ -94,14 +105,7 @@ fn json_of_1e5_small_objects_round_trips() {
     // Correctness at scale only: whether this fits the default 32 MiB is measured in Wasm
     // (bench/engine.mjs, "JSON 1e5 objects"). Natively pointers are twice as wide, an object
     // takes ~150 bytes and this peaks at ~95 MB.
-    let mut e = Engine::new(
-        42,
-        Limits {
-            memory_bytes: 1 << 30,
-            ..Limits::default()
-        },
-    )
-    .expect("engine");
+    let mut e = engine_with_memory(1 << 30);
     let out = e.execute(
         "const items = [];
 for (let i = 0; i < 1e5; i++) items.push({ id: i, name: 'item' + i, ok: i % 2 === 0 });
@@ -116,14 +120,7 @@ const back = JSON.parse(json);
 
 #[test]
 fn json_parse_stops_at_the_memory_limit_not_after_it() {
-    let mut e = Engine::new(
-        42,
-        Limits {
-            memory_bytes: 8 << 20,
-            ..Limits::default()
-        },
-    )
-    .expect("engine");
+    let mut e = engine_with_memory(8 << 20);
     // 600 kB of text, 100,000 objects: far more heap than the limit.
     let out = e.execute("JSON.parse('[' + '{},'.repeat(2e5) + '{}]').length", 0.0);
     assert_eq!(out.status, Status::Limit, "{:?}", out.error);
