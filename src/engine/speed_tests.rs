@@ -419,6 +419,21 @@ fn doubling_a_string_stops_at_the_memory_limit_even_unread() {
     }
 }
 
+#[test]
+fn a_rope_of_4e4_unmerged_nodes_flattens_and_drops_on_a_test_thread() {
+    // `p` is itself a rope, so appending it never merges leaves: one node per append.
+    assert_eq!(
+        value("const p = 'x'.repeat(255) + 'y'; let s = ''; let t = ''; for (let i = 0; i < 4e4; i++) { s += p; t = p + t }
+const r = [s.length, s.charCodeAt(s.length - 1), s.lastIndexOf('xy'), t === s]; s = null; t = null; r"),
+        json!([10_240_000, 121, 10_239_998, true])
+    );
+    // Dropped without ever being flattened.
+    assert_eq!(
+        value("const p = 'x'.repeat(255) + 'y'; let s = ''; for (let i = 0; i < 4e4; i++) s += p; const n = s.length; s = null; n"),
+        json!(10_240_000)
+    );
+}
+
 // JSON.stringify builds its output in one buffer (builtins/json/mod.rs).
 
 /// Runs `code` as a cell and checks that its value is the JSON text `node` (what Node prints

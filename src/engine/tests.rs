@@ -244,6 +244,13 @@ fn growing_a_string_without_end_hits_the_memory_limit() {
     // Concatenation makes ropes and reserves their flat size, so the limit stops the loop
     // before the doubling string is ever allocated.
     assert_eq!(limit_of(&out), Some("memory"), "{:?}", out.error);
+    // Read every round, it is flattened: the heap itself grows up to the limit.
+    let out = run(
+        &mut small(),
+        "let s = 'x'; for (;;) { s += s + Math.random(); s.charCodeAt(0) }",
+    );
+    assert_eq!(limit_of(&out), Some("memory"), "{:?}", out.error);
+    assert!(out.usage.memory_bytes > 4 << 20, "{:?}", out.usage);
 }
 
 #[test]

@@ -383,7 +383,7 @@ pub fn charge_search() -> JsResult<()> {
     Ok(())
 }
 
-/// edge-sandbox patch: charges a rope flatten (boa_string's flatten hook): its copy of `units`
+/// edge-sandbox patch: charges a rope flatten (`boa_string`'s flatten hook): its copy of `units`
 /// code units like a scan, and one unit per rope node walked. It runs inside string accesses,
 /// which cannot fail, so it only trips the budget (the VM stops at its next instruction);
 /// outside an execution it charges nothing. The flat string's allocation is counted by the

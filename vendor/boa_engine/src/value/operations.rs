@@ -9,7 +9,7 @@ use crate::{
 };
 
 /// edge-sandbox patch: concatenations (`+`, template literals, `String.prototype.concat`) make
-/// ropes (boa_string's `vtable/rope.rs`), so a long one is O(1) and costs a constant; its copy
+/// ropes (`boa_string`'s `vtable/rope.rs`), so a long one is O(1) and costs a constant; its copy
 /// is charged when the rope is flattened (the flatten hook `budget::begin` sets). A result over
 /// 32 Ki code units still reserves its flat size, which flattening it will need, so `s += s`
 /// doubling stops at the memory limit even if `s` is never read; and a result longer than
