@@ -89,15 +89,28 @@ fn json_parse_with_a_reviver_still_sees_every_value() {
     );
 }
 
+const SMALL_OBJECTS: &str =
+    "Array.from({ length: 1e5 }, (_, i) => ({ id: i, name: 'item' + i, ok: i % 2 === 0 }))";
+
 #[test]
 fn json_of_1e5_small_objects_fits_the_default_memory_limit() {
+    // 4 MB of JSON for an array of 22 MB: the text is one buffer, the parsed objects share
+    // shapes, and the source array is collected while the copy is built (natively an object
+    // takes ~150 bytes, so two such arrays alone would fill 32 MiB; in Wasm pointers are half as
+    // wide).
     assert_eq!(
-        // The source array is garbage once stringified (natively an object takes ~150 bytes,
-        // so two such arrays alone would fill 32 MiB; in Wasm pointers are half as wide).
-        value("const s = JSON.stringify(Array.from({ length: 1e5 }, (_, i) => ({ id: i, name: 'item' + i, ok: i % 2 === 0 })));
+        value(&format!(
+            "JSON.parse(JSON.stringify({SMALL_OBJECTS})).length"
+        )),
+        json!(100_000)
+    );
+    assert_eq!(
+        value(&format!(
+            "const s = JSON.stringify({SMALL_OBJECTS});
 const b = JSON.parse(s);
-[s.length, b.length, b[99999].name, b[4].ok]"),
-        json!([4_077_781, 100_000, "item99999", true])
+[s.length, b.length, b[99999].name, b[4].ok]"
+        )),
+        json!([4_227_781, 100_000, "item99999", true])
     );
 }
 
@@ -551,9 +564,6 @@ fn json_stringify_writes_raw_json_text_as_it_is() {
         r#"["{\"a\":1e3,\"b\":[\"€\"]}","-0.10"]"#,
     );
 }
-
-const SMALL_OBJECTS: &str =
-    "Array.from({ length: 1e5 }, (_, i) => ({ id: i, name: 'item' + i, ok: i % 2 === 0 }))";
 
 /// The peak heap growth of one cell, in a fresh engine whose memory limit does not stop it, on
 /// a thread of its own: Boa's collector is per thread, and garbage of an earlier engine swept
