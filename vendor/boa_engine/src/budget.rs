@@ -334,8 +334,14 @@ fn charge_collection(objects: usize) {
     if fuel == u64::MAX || cfg!(feature = "unguarded") {
         return;
     }
-    let cost = (objects as u64).saturating_mul(COLLECTED_OBJECT_FUEL);
-    if fuel >= cost {
+    spend_or_trip((objects as u64).saturating_mul(COLLECTED_OBJECT_FUEL));
+}
+
+/// Spends `cost` from work that cannot fail where it happens (a collection, a rope flatten):
+/// out of fuel only trips the budget, and the VM stops at its next instruction.
+fn spend_or_trip(cost: u64) {
+    let fuel = FUEL.get();
+    if fuel >= cost && TRIPPED.get().is_none() {
         FUEL.set(fuel - cost);
     } else if !spill(cost) {
         trip(Exhausted::Fuel);
@@ -392,13 +398,7 @@ fn charge_flatten(units: usize, nodes: usize) {
     if cfg!(feature = "unguarded") || FUEL.get() == u64::MAX {
         return;
     }
-    let cost = (units as u64 >> 4) + nodes as u64;
-    let fuel = FUEL.get();
-    if fuel >= cost && TRIPPED.get().is_none() {
-        FUEL.set(fuel - cost);
-    } else if !spill(cost) {
-        trip(Exhausted::Fuel);
-    }
+    spend_or_trip((units as u64 >> 4) + nodes as u64);
 }
 
 /// Charges and reserves for producing a string of `units` UTF-16 code units.
