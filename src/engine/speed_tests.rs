@@ -144,6 +144,33 @@ const b = JSON.parse(s);
 }
 
 #[test]
+fn json_parse_reads_ascii_text_in_place_and_other_text_as_well() {
+    // 2 MB of ASCII text (mostly whitespace) that parses to a small array: parsing reads the
+    // text where it is stored, so the heap grows by the values, not by a copy of the text.
+    let mut e = engine();
+    // (`indexOf` reads the concatenation, so it is one flat string before the parse.)
+    let made = e.execute(
+        "var t = ' '.repeat(1e6) + '[1, 2, 3]' + ' '.repeat(1e6); [t.length, t.indexOf('[')]",
+        0.0,
+    );
+    assert_eq!(made.value, json!([2_000_009, 1_000_000]));
+    let out = e.execute("JSON.parse(t)", 0.0);
+    assert_eq!(out.value, json!([1, 2, 3]), "{:?}", out.error);
+    assert!(
+        out.usage.memory_bytes < 256 << 10,
+        "parsing grew the heap by {} bytes",
+        out.usage.memory_bytes
+    );
+    // Text that is not ASCII (Latin-1 beyond 0x7f, UTF-16) still parses.
+    assert_eq!(
+        value(
+            r#"[JSON.parse('"caf\u00e9 é"'), JSON.parse('{"k":"日本"}').k, JSON.parse('"\\ud83d\\ude00"').length]"#
+        ),
+        json!(["café é", "日本", 2])
+    );
+}
+
+#[test]
 fn json_parse_stops_at_the_memory_limit_not_after_it() {
     let mut e = engine_with_memory(8 << 20);
     // 600 kB of text, 100,000 objects: far more heap than the limit.
@@ -268,6 +295,52 @@ fn cached_global_positions_follow_redefinitions_and_deletions() {
     assert_eq!(
         value("'use strict'; globalThis.s2 = 0; for (let i = 0; i < 3; i++) s2 += i; delete globalThis.s2; try { s2 = 1; 'assigned' } catch (e) { e.name }"),
         json!("ReferenceError")
+    );
+}
+
+#[test]
+fn top_level_variables_are_read_and_assigned_through_their_slots() {
+    // Fuel shows which path ran: the cached read and assignment spend 2 and 4, the full lookups
+    // 8 more each (`NAME_LOOKUP_FUEL`). A fast path that silently stopped applying (as the Wasm
+    // build's did when it compared vtable addresses) shows here as 16 more per iteration.
+    let fuel = |code: &str| {
+        let out = engine().execute(code, 0.0);
+        assert_eq!(out.status, Status::Ok, "{code}: {:?}", out.error);
+        out.usage.fuel
+    };
+    let empty = fuel("var x = 1; var y = 0; for (let i = 0; i < 10000; i++) {}");
+    let copy = fuel("var x = 1; var y = 0; for (let i = 0; i < 10000; i++) { y = x }");
+    let bump = fuel("var x = 1; var y = 0; for (let i = 0; i < 10000; i++) { x++; y += x }");
+    // Four cached accesses in the second loop (19 fuel in all); looked up in full, 51.
+    assert!(
+        (copy - empty) / 10_000 <= 8,
+        "{} per `y = x`",
+        (copy - empty) / 10_000
+    );
+    assert!(
+        (bump - empty) / 10_000 <= 24,
+        "{} per `x++; y += x`",
+        (bump - empty) / 10_000
+    );
+    assert_eq!(
+        value("var x = 1; var y = 0; for (let i = 0; i < 10000; i++) { x++; y += x } [x, y]"),
+        json!([10_001, 50_015_000])
+    );
+}
+
+#[test]
+fn cached_global_positions_follow_the_global_objects_shape_as_it_grows() {
+    // The global object's shape is shared (a transition chain) until it has many properties:
+    // each new top-level variable moves it to another shape, and reads and writes in hot
+    // loops must find every variable where that shape says it is.
+    assert_eq!(
+        cells(&[
+            "var p1 = 1; for (let i = 0; i < 50; i++) p1 += 1",
+            "var p2 = 10; for (let i = 0; i < 50; i++) { p1 += 1; p2 += 2 }",
+            "let p3 = 100; for (let i = 0; i < 50; i++) { p1++; p2++; p3 += p1 - p2 }",
+            "for (let i = 0; i < 200; i++) globalThis['extra' + i] = i; p1 + p2 + p3 + extra199",
+        ]),
+        json!(160) // Node: 151 + 160 - 350 + 199
     );
 }
 

@@ -34,11 +34,20 @@ pub const JOB_FUEL: u64 = 1000;
 const ALLOC_FUEL: u64 = 8;
 
 /// Fuel charged per object a garbage collection walks (see [`charge_collection`]).
-const COLLECTED_OBJECT_FUEL: u64 = 1;
+const COLLECTED_OBJECT_FUEL: u64 = 3;
 
 /// Fuel charged when native code calls a function (`JsObject::call`): callbacks of builtins
 /// (`map`, `sort` comparators, getters) each start a nested run of the VM.
-pub const NATIVE_CALL_FUEL: u64 = 10;
+pub const NATIVE_CALL_FUEL: u64 = 6;
+
+/// Fuel charged when `GetNameGlobal` or `SetName` cannot use a global object's slot and looks
+/// the name up in full (their opcode weight is that of the cached access).
+pub const NAME_LOOKUP_FUEL: u64 = 8;
+
+/// Fuel charged per call of a builtin (native) function, whose work its caller's instructions
+/// do not show: `Map.prototype.set`, `Date` getters, `padStart` ran at about half the fuel per
+/// CPU second of interpreted code without it.
+pub const NATIVE_ENTRY_FUEL: u64 = 4;
 
 thread_local! {
     static FUEL: Cell<u64> = const { Cell::new(u64::MAX) };

@@ -150,6 +150,8 @@ impl Script {
                 spanned_source_text,
                 self.path().map(Path::to_owned).into(),
             );
+            // edge-sandbox patch: see `ByteCompiler::global_names_by_value`.
+            compiler.global_names_by_value = true;
 
             #[cfg(feature = "annex-b")]
             {

@@ -264,7 +264,7 @@ impl JsString {
     #[inline]
     #[must_use]
     pub fn code_points(&self) -> CodePointsIter<'_> {
-        (self.vtable().code_points)(self.ptr)
+        (self.vtable().fns.code_points)(self.ptr)
     }
 
     /// Get the variant of this string.
@@ -639,7 +639,15 @@ impl JsString {
     #[inline]
     #[must_use]
     pub fn as_str(&self) -> JsStr<'_> {
-        (self.vtable().as_str)(self.ptr)
+        (self.vtable().fns.as_str)(self.ptr)
+    }
+
+    /// edge-sandbox patch: this string's identity: two `JsString`s with the same address are
+    /// clones of one string (equal contents), without reading either.
+    #[inline]
+    #[must_use]
+    pub fn addr(&self) -> usize {
+        self.ptr.as_ptr() as usize
     }
 
     /// Creates a new [`JsString`] from the concatenation of `x` and `y`.
@@ -824,14 +832,14 @@ impl JsString {
     #[inline]
     #[must_use]
     pub fn refcount(&self) -> Option<usize> {
-        (self.vtable().refcount)(self.ptr)
+        (self.vtable().fns.refcount)(self.ptr)
     }
 }
 
 impl Clone for JsString {
     #[inline]
     fn clone(&self) -> Self {
-        (self.vtable().clone)(self.ptr)
+        (self.vtable().fns.clone)(self.ptr)
     }
 }
 
@@ -845,7 +853,7 @@ impl Default for JsString {
 impl Drop for JsString {
     #[inline]
     fn drop(&mut self) {
-        (self.vtable().drop)(self.ptr);
+        (self.vtable().fns.drop)(self.ptr);
     }
 }
 

@@ -142,6 +142,8 @@ impl FunctionCompiler {
         );
 
         compiler.length = length;
+        // edge-sandbox patch: see `ByteCompiler::global_names_by_value`.
+        compiler.global_names_by_value = !contains_direct_eval;
         compiler.code_block_flags.set(
             CodeBlockFlags::HAS_PROTOTYPE_PROPERTY,
             !self.arrow && !self.method && !self.r#async && !self.generator,

@@ -552,6 +552,14 @@ pub struct ByteCompiler<'ctx> {
     /// Whether the function is in a `with` statement.
     pub(crate) in_with: bool,
 
+    /// edge-sandbox patch: no direct eval run by this code can add a binding between it and the
+    /// global object while an assignment is being evaluated (set where that is known: scripts,
+    /// indirect eval code, functions without a direct eval). Outside `with`, a name that
+    /// resolves to the global object then resolves to it at the assignment too, so it is
+    /// assigned by name (`SetName`) instead of through a locator taken first (`GetLocator`,
+    /// `SetNameByLocator`): the same binding, one instruction and no locator stack.
+    pub(crate) global_names_by_value: bool,
+
     /// Used to determine if a we emitted a `CreateUnmappedArgumentsObject` opcode
     pub(crate) emitted_mapped_arguments_object_opcode: bool,
 
@@ -680,6 +688,7 @@ impl<'ctx> ByteCompiler<'ctx> {
             #[cfg(feature = "annex-b")]
             annex_b_function_names: Vec::new(),
             in_with,
+            global_names_by_value: false,
             emitted_mapped_arguments_object_opcode: false,
 
             global_lexs: Vec::new(),
@@ -902,6 +911,18 @@ impl<'ctx> ByteCompiler<'ctx> {
         binding: &BindingKind,
         value: &Register,
     ) {
+        // edge-sandbox patch: see `global_names_by_value`.
+        let opcode = match (binding, opcode) {
+            (BindingKind::Global(_), op) if self.global_names_by_value && !self.in_with => {
+                match op {
+                    BindingAccessOpcode::GetLocator => return,
+                    BindingAccessOpcode::GetNameAndLocator => BindingAccessOpcode::GetName,
+                    BindingAccessOpcode::SetNameByLocator => BindingAccessOpcode::SetName,
+                    op => op,
+                }
+            }
+            (_, op) => op,
+        };
         match binding {
             BindingKind::Global(index) => match opcode {
                 BindingAccessOpcode::SetNameByLocator => {

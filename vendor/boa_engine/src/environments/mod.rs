@@ -28,7 +28,7 @@ mod runtime;
 
 pub(crate) use runtime::{
     DeclarativeEnvironment, Environment, EnvironmentStack, FunctionSlots, PrivateEnvironment,
-    SavedEnvironments, ThisBindingStatus,
+    SavedEnvironments, ThisBindingStatus, current_global_slot,
 };
 
 #[cfg(test)]

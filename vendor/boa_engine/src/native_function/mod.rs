@@ -339,6 +339,8 @@ pub(crate) fn native_function_call(
     // without a VM frame or `host_call_depth`, so chains such as nested `Reflect.apply` or
     // proxies with native traps recursed natively without bound. Count every native call.
     let _depth = crate::budget::enter()?;
+    // edge-sandbox patch: see `NATIVE_ENTRY_FUEL`.
+    crate::budget::charge(crate::budget::NATIVE_ENTRY_FUEL)?;
     let this_function_object = obj.clone();
 
     let NativeFunctionObject {
@@ -398,6 +400,8 @@ fn native_function_construct(
     // without a VM frame or `host_call_depth`, so chains such as nested `Reflect.apply` or
     // proxies with native traps recursed natively without bound. Count every native call.
     let _depth = crate::budget::enter()?;
+    // edge-sandbox patch: see `NATIVE_ENTRY_FUEL`.
+    crate::budget::charge(crate::budget::NATIVE_ENTRY_FUEL)?;
     let this_function_object = obj.clone();
 
     let NativeFunctionObject {

@@ -15,7 +15,7 @@
 
 use crate::iter::CodePointsIter;
 use crate::r#type::{Latin1, Utf16};
-use crate::vtable::{JsStringVTable, SequenceString};
+use crate::vtable::{JsStringFns, JsStringVTable, SequenceString};
 use crate::{JsStr, JsStrVariant, JsString, JsStringKind, alloc_overflow};
 use std::cell::{Cell, UnsafeCell};
 use std::mem::{ManuallyDrop, MaybeUninit};
@@ -86,11 +86,15 @@ impl RopeString {
         debug_assert_eq!(left.len() + right.len(), len);
         let node = Box::new(RopeString {
             vtable: JsStringVTable {
-                clone: rope_clone,
-                drop: rope_drop,
-                as_str: rope_as_str,
-                code_points: rope_code_points,
-                refcount: rope_refcount,
+                fns: &const {
+                    JsStringFns {
+                        clone: rope_clone,
+                        drop: rope_drop,
+                        as_str: rope_as_str,
+                        code_points: rope_code_points,
+                        refcount: rope_refcount,
+                    }
+                },
                 len,
                 kind: JsStringKind::Rope,
             },

@@ -1,7 +1,7 @@
 //! `VTable` implementations for [`SequenceString`].
 use crate::iter::CodePointsIter;
 use crate::r#type::InternalStringType;
-use crate::vtable::JsStringVTable;
+use crate::vtable::{JsStringFns, JsStringVTable};
 use crate::{JsStr, JsString, alloc_overflow};
 use std::alloc::{Layout, alloc, dealloc};
 use std::cell::Cell;
@@ -34,11 +34,15 @@ impl<T: InternalStringType> SequenceString<T> {
     pub(crate) fn new(len: usize) -> Self {
         SequenceString {
             vtable: JsStringVTable {
-                clone: seq_clone::<T>,
-                drop: seq_drop::<T>,
-                as_str: seq_as_str::<T>,
-                code_points: seq_code_points::<T>,
-                refcount: seq_refcount::<T>,
+                fns: &const {
+                    JsStringFns {
+                        clone: seq_clone::<T>,
+                        drop: seq_drop::<T>,
+                        as_str: seq_as_str::<T>,
+                        code_points: seq_code_points::<T>,
+                        refcount: seq_refcount::<T>,
+                    }
+                },
                 len,
                 kind: T::KIND,
             },

@@ -1,5 +1,5 @@
 use crate::iter::CodePointsIter;
-use crate::vtable::{JsStringVTable, RopeString};
+use crate::vtable::{JsStringFns, JsStringVTable, RopeString};
 use crate::{JsStr, JsString, JsStringKind};
 use std::cell::Cell;
 use std::process::abort;
@@ -48,11 +48,15 @@ impl SliceString {
         };
         SliceString {
             vtable: JsStringVTable {
-                clone: slice_clone,
-                drop: slice_drop,
-                as_str: slice_as_str,
-                code_points: slice_code_points,
-                refcount: slice_refcount,
+                fns: &const {
+                    JsStringFns {
+                        clone: slice_clone,
+                        drop: slice_drop,
+                        as_str: slice_as_str,
+                        code_points: slice_code_points,
+                        refcount: slice_refcount,
+                    }
+                },
                 len: end - start,
                 kind: JsStringKind::Slice,
             },

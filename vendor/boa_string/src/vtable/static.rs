@@ -1,5 +1,5 @@
 use crate::iter::CodePointsIter;
-use crate::vtable::JsStringVTable;
+use crate::vtable::{JsStringFns, JsStringVTable};
 use crate::{JsStr, JsString, JsStringKind};
 use std::hash::{Hash, Hasher};
 use std::ptr::NonNull;
@@ -20,11 +20,15 @@ impl StaticString {
     pub const fn new(str: JsStr<'static>) -> Self {
         Self {
             vtable: JsStringVTable {
-                clone: static_clone,
-                drop: static_drop,
-                as_str: static_as_str,
-                code_points: static_code_points,
-                refcount: static_refcount,
+                fns: &const {
+                    JsStringFns {
+                        clone: static_clone,
+                        drop: static_drop,
+                        as_str: static_as_str,
+                        code_points: static_code_points,
+                        refcount: static_refcount,
+                    }
+                },
                 len: str.len(),
                 kind: JsStringKind::Static,
             },

@@ -404,7 +404,15 @@ impl Array {
         //     b. Set n to n + 1.
         // 5. Return array.
         // NOTE: This deviates from the spec, but it should have the same behaviour.
-        let elements: ThinVec<_> = elements.into_iter().collect();
+        Self::create_array_from_elements(elements.into_iter().collect(), context)
+    }
+
+    /// edge-sandbox patch: [`Self::create_array_from_list`] over elements already in the
+    /// array's storage type, which become the array's storage without a copy.
+    pub(crate) fn create_array_from_elements(
+        elements: ThinVec<JsValue>,
+        context: &Context,
+    ) -> JsObject {
         let length = elements.len();
 
         context

@@ -288,6 +288,11 @@ impl Eval {
             // TODO: Could give more information from previous shadow stack.
             SourcePath::Eval,
         );
+        // edge-sandbox patch: see `ByteCompiler::global_names_by_value`. Indirect eval code's
+        // vars are the global object's (or, strict, its own), and so are those of any direct eval
+        // inside it; a direct eval's code shares its caller's variable scope, which another eval
+        // may grow.
+        compiler.global_names_by_value = !direct;
 
         // Increments the number of open environments to
         // account for the environment scope pushed to

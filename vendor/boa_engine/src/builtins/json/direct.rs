@@ -122,12 +122,17 @@ impl<'de> Visitor<'de> for Seed<'_, '_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<JsValue, A::Error> {
         let builder = self.0;
-        let mut elements = Vec::new();
+        // edge-sandbox patch: the array's own element storage, filled in place and trimmed
+        // (collecting a `Vec` into it copied every element once more).
+        let mut elements = thin_vec::ThinVec::new();
         while let Some(value) = seq.next_element_seed(Seed(&mut *builder))? {
             elements.push(value);
         }
+        if elements.capacity() - elements.len() > elements.len() / 8 {
+            elements.shrink_to_fit();
+        }
         builder.built()?;
-        Ok(Array::create_array_from_list(elements, builder.context).into())
+        Ok(Array::create_array_from_elements(elements, builder.context).into())
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JsValue, A::Error> {
@@ -154,6 +159,15 @@ impl<'de> Visitor<'de> for Seed<'_, '_> {
                     .enumerable(true)
                     .configurable(true),
             );
+        }
+        // edge-sandbox patch: storage of the object's exact size (its first insert reserved room
+        // for four values; parsed records are often many, and each keeps that room for life).
+        {
+            let mut object = object.borrow_mut();
+            let storage = &mut object.properties_mut().storage;
+            if storage.capacity() > storage.len() {
+                storage.shrink_to_fit();
+            }
         }
         builder.built()?;
         Ok(object.into())

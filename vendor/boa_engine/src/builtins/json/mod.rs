@@ -434,11 +434,19 @@ impl Json {
     /// [mdn]: https://developer.mozilla.org/en-US/docs/Web/JavaScript/Reference/Global_Objects/JSON/parse
     pub(crate) fn parse(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
         // 1. Let jsonString be ? ToString(text).
-        let json_string = args
-            .first()
-            .cloned()
-            .unwrap_or_default()
-            .to_string(context)?
+        let text = args.first().cloned().unwrap_or_default().to_string(context)?;
+        // edge-sandbox patch: ASCII text (what JSON.stringify makes) is UTF-8 as it is stored:
+        // parse the string's own bytes (direct.rs) instead of a copy, which took as much memory
+        // again as the text while the parsed values were being built.
+        if !args.get_or_undefined(1).is_callable()
+            && let JsStrVariant::Latin1(bytes) = text.as_str().variant()
+            && bytes.is_ascii()
+            && let Ok(ascii) = std::str::from_utf8(bytes)
+        {
+            crate::budget::charge(ascii.len() as u64)?;
+            return direct::parse(ascii, context);
+        }
+        let json_string = text
             .to_std_string()
             .map_err(|e| JsNativeError::syntax().with_message(e.to_string()))?;
 

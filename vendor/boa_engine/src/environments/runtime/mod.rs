@@ -649,12 +649,11 @@ impl Context {
             BindingLocatorScope::GlobalObject => {
                 // edge-sandbox patch: see `global_data_slot`. A binding's name is an identifier,
                 // never an array index, so it needs no index parsing.
-                let key = PropertyKey::String(locator.name().clone());
                 let obj = self.global_object();
-                if let Some(index) = global_data_slot(&obj, &key, false) {
+                if let Some(index) = global_data_slot(&obj, locator.name(), false) {
                     return Ok(Some(obj.borrow().properties().storage[index].clone()));
                 }
-                obj.try_get(key, self)
+                obj.try_get(PropertyKey::String(locator.name().clone()), self)
             }
             BindingLocatorScope::GlobalDeclarative => {
                 let env = self.vm.frame().realm.environment();
@@ -686,13 +685,12 @@ impl Context {
         match locator.scope() {
             BindingLocatorScope::GlobalObject => {
                 // edge-sandbox patch: see `global_data_slot` (and `get_binding` on the key).
-                let key = PropertyKey::String(locator.name().clone());
                 let obj = self.global_object();
-                if let Some(index) = global_data_slot(&obj, &key, true) {
+                if let Some(index) = global_data_slot(&obj, locator.name(), true) {
                     obj.borrow_mut().properties_mut().storage[index] = value;
                     return Ok(());
                 }
-                obj.set(key, value, strict, self)?;
+                obj.set(PropertyKey::String(locator.name().clone()), value, strict, self)?;
             }
             BindingLocatorScope::GlobalDeclarative => {
                 let env = self.vm.frame().realm.environment();
@@ -759,43 +757,61 @@ impl Context {
 /// slot. Anything else (accessors, read-only, inherited, exotic globals) takes the full path.
 /// Positions in the global object's table are cached per name (`GLOBAL_POSITIONS`), checked
 /// against the table on every use (`UniqueShape::slot_at`), so a hit hashes nothing.
-pub(crate) fn global_data_slot(obj: &JsObject, key: &PropertyKey, writable: bool) -> Option<usize> {
-    use crate::object::{
-        internal_methods::ORDINARY_INTERNAL_METHODS,
-        shape::{slot::SlotAttributes, unique_shape::str_addr},
-    };
-    if !std::ptr::eq(obj.vtable(), &ORDINARY_INTERNAL_METHODS) {
+pub(crate) fn global_data_slot(obj: &JsObject, name: &JsString, writable: bool) -> Option<usize> {
+    use crate::object::{internal_methods::has_ordinary_property_methods, shape::slot::SlotAttributes};
+    if !has_ordinary_property_methods(obj.vtable()) {
         return None;
     }
-    let PropertyKey::String(name) = key else {
-        return None;
-    };
     let borrowed = obj.borrow();
     let shape = &borrowed.properties().shape;
-    let slot = if let Some(unique) = shape.as_unique() {
-        let (name_addr, table) = (str_addr(name.as_str()), unique.table_addr());
-        GLOBAL_POSITIONS.with(|positions| {
-            let entry = &positions[(name_addr >> 3) & (GLOBAL_POSITIONS_LEN - 1)];
-            let (cached_name, cached_table, position) = entry.get();
-            if cached_name == name_addr
-                && cached_table == table
-                && let Some(slot) = unique.slot_at(position, key)
-            {
-                return Some(slot);
-            }
-            let (position, slot) = unique.lookup_position(key)?;
-            entry.set((name_addr, table, position));
-            Some(slot)
-        })?
-    } else {
-        shape.lookup(key)?
-    };
+    // Shared shapes too: the global object keeps a shared shape until it has many properties.
+    let (name_addr, table) = (name.addr(), shape.table_addr());
+    let slot = GLOBAL_POSITIONS.with(|positions| {
+        let entry = &positions[(name_addr >> 3) & (GLOBAL_POSITIONS_LEN - 1)];
+        let (cached_name, cached_table, position) = entry.get();
+        if cached_name == name_addr
+            && cached_table == table
+            && let Some(slot) = shape.slot_at(position, name)
+        {
+            return Some(slot);
+        }
+        let (position, slot) = shape.lookup_position(&PropertyKey::String(name.clone()))?;
+        entry.set((name_addr, table, position));
+        Some(slot)
+    })?;
     if slot.attributes.is_accessor_descriptor()
         || (writable && !slot.attributes.contains(SlotAttributes::WRITABLE))
     {
         return None;
     }
     Some(slot.index as usize)
+}
+
+/// edge-sandbox patch: the global object and the storage slot of the binding at `index` of the
+/// running code block, when that binding is a global object data property (writable, if
+/// `writable`) that the name resolves to right now: the locator says global and nothing dynamic
+/// (`with`, a var-declaring direct eval) is on the environment chain, which is the early exit
+/// of `find_runtime_binding`. Reading or assigning the slot is then what `GetName`/`SetName`
+/// do, without cloning the locator or resolving it again.
+pub(crate) fn current_global_slot(
+    context: &Context,
+    index: usize,
+    writable: bool,
+) -> Option<(JsObject, usize)> {
+    let frame = context.vm.frame();
+    let locator = frame.code_block.bindings.get(index)?;
+    if !matches!(locator.scope(), BindingLocatorScope::GlobalObject) {
+        return None;
+    }
+    let env = frame
+        .environments
+        .current_declarative_ref(frame.realm.environment())?;
+    if env.with() || env.poisoned() {
+        return None;
+    }
+    let global = frame.realm.global_object();
+    let slot = global_data_slot(global, locator.name(), writable)?;
+    Some((global.clone(), slot))
 }
 
 const GLOBAL_POSITIONS_LEN: usize = 64;

@@ -391,6 +391,22 @@ pub(crate) const ORDINARY_INTERNAL_METHODS: InternalObjectMethods = InternalObje
     __construct__: non_existent_construct,
 };
 
+/// edge-sandbox patch: whether `methods` get, set, define, delete and look up properties the
+/// ordinary way. `ORDINARY_INTERNAL_METHODS` is a `const`, so `&ORDINARY_INTERNAL_METHODS` is
+/// not one address program-wide (in the Wasm build, the global object's table and the one a
+/// comparison took differed, and every fast path that compared addresses was skipped): the
+/// functions are compared instead.
+pub(crate) fn has_ordinary_property_methods(methods: &InternalObjectMethods) -> bool {
+    let o = &ORDINARY_INTERNAL_METHODS;
+    methods.__get_own_property__ as usize == o.__get_own_property__ as usize
+        && methods.__define_own_property__ as usize == o.__define_own_property__ as usize
+        && methods.__has_property__ as usize == o.__has_property__ as usize
+        && methods.__try_get__ as usize == o.__try_get__ as usize
+        && methods.__get__ as usize == o.__get__ as usize
+        && methods.__set__ as usize == o.__set__ as usize
+        && methods.__delete__ as usize == o.__delete__ as usize
+}
+
 /// The internal representation of the internal methods of a `JsObject`.
 ///
 /// This struct allows us to dynamically dispatch exotic objects with their

@@ -96,6 +96,32 @@ impl Shape {
         matches!(self.inner, Inner::Unique(_))
     }
 
+    /// edge-sandbox patch: [`Self::lookup`] with the property's position in its table (for
+    /// `global_data_slot`'s cache).
+    pub(crate) fn lookup_position(&self, key: &PropertyKey) -> Option<(u32, Slot)> {
+        match &self.inner {
+            Inner::Shared(shape) => shape.lookup_position(key),
+            Inner::Unique(shape) => shape.lookup_position(key),
+        }
+    }
+
+    /// edge-sandbox patch: the slot of `key` if it is the property at `position` of this
+    /// shape's table (a cached position, checked).
+    pub(crate) fn slot_at(&self, position: u32, key: &crate::JsString) -> Option<Slot> {
+        match &self.inner {
+            Inner::Shared(shape) => shape.slot_at(position, key),
+            Inner::Unique(shape) => shape.slot_at(position, key),
+        }
+    }
+
+    /// edge-sandbox patch: identifies this shape's property table while it lives.
+    pub(crate) fn table_addr(&self) -> usize {
+        match &self.inner {
+            Inner::Shared(shape) => shape.table_addr(),
+            Inner::Unique(shape) => shape.table_addr(),
+        }
+    }
+
     pub(crate) const fn as_unique(&self) -> Option<&UniqueShape> {
         if let Inner::Unique(shape) = &self.inner {
             return Some(shape);

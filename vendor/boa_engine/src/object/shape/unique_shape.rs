@@ -2,7 +2,7 @@ use std::{cell::RefCell, fmt::Debug};
 
 use boa_gc::{Finalize, Gc, GcRefCell, Trace, WeakGc};
 
-use crate::property::PropertyKey;
+use crate::{JsString, property::PropertyKey};
 
 use super::{
     ChangeTransition, ChangeTransitionAction, JsPrototype, Shape, Slot,
@@ -136,17 +136,10 @@ impl UniqueShape {
     /// edge-sandbox patch: the slot of `key` if `key` is the property at `position` of the
     /// table: a cached position checked against the table as it is now, so it answers exactly
     /// what [`Self::lookup`] would (keys are unique in a table) without hashing the key.
-    pub(crate) fn slot_at(&self, position: u32, key: &PropertyKey) -> Option<Slot> {
+    pub(crate) fn slot_at(&self, position: u32, key: &JsString) -> Option<Slot> {
         let table = self.property_table().borrow();
         let (at, slot) = table.keys.get(position as usize)?;
-        let same = match (at, key) {
-            (PropertyKey::String(a), PropertyKey::String(b)) => {
-                let (a, b) = (a.as_str(), b.as_str());
-                (a.len() == b.len() && str_addr(a) == str_addr(b)) || a == b
-            }
-            _ => at == key,
-        };
-        same.then_some(*slot)
+        same_key(at, key).then_some(*slot)
     }
 
     /// edge-sandbox patch: identifies this shape's table while it lives (for [`Self::slot_at`]
@@ -294,11 +287,11 @@ impl From<&UniqueShape> for WeakUniqueShape {
     }
 }
 
-/// edge-sandbox patch: where a string's code units are (equal addresses and lengths mean equal
-/// strings, without comparing them).
-pub(crate) fn str_addr(s: boa_string::JsStr<'_>) -> usize {
-    match s.variant() {
-        boa_string::JsStrVariant::Latin1(units) => units.as_ptr() as usize,
-        boa_string::JsStrVariant::Utf16(units) => units.as_ptr() as usize,
+/// edge-sandbox patch: whether `at` is the string key `key`, comparing the strings' identities
+/// first (a binding's name and its property key are usually one string).
+pub(crate) fn same_key(at: &PropertyKey, key: &JsString) -> bool {
+    match at {
+        PropertyKey::String(at) => at.addr() == key.addr() || at == key,
+        _ => false,
     }
 }

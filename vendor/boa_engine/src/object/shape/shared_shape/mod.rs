@@ -449,6 +449,32 @@ impl SharedShape {
         None
     }
 
+    /// edge-sandbox patch: like [`Self::lookup`], with the property's position in the table,
+    /// for a cache of positions ([`Self::slot_at`]).
+    pub(crate) fn lookup_position(&self, key: &PropertyKey) -> Option<(u32, Slot)> {
+        let table = self.property_table().inner().borrow();
+        let (position, slot) = table.map.get(key).copied()?;
+        (position < self.property_count()).then_some((position, slot))
+    }
+
+    /// edge-sandbox patch: the slot of `key` if `key` is this shape's property at `position`
+    /// of the (shared) table: a cached position checked against the table, so it answers what
+    /// [`Self::lookup`] would without hashing (see `UniqueShape::slot_at`).
+    pub(crate) fn slot_at(&self, position: u32, key: &crate::JsString) -> Option<Slot> {
+        if position >= self.property_count() {
+            return None;
+        }
+        let table = self.property_table().inner().borrow();
+        let (at, slot) = table.keys.get(position as usize)?;
+        super::unique_shape::same_key(at, key).then_some(*slot)
+    }
+
+    /// edge-sandbox patch: identifies this shape's table while it lives (see
+    /// `UniqueShape::table_addr`).
+    pub(crate) fn table_addr(&self) -> usize {
+        std::ptr::from_ref(self.property_table().inner()) as usize
+    }
+
     /// Gets all keys first strings then symbols in creation order.
     pub(crate) fn keys(&self) -> Vec<PropertyKey> {
         let property_table = self.property_table().inner().borrow();

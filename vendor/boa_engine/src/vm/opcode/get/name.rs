@@ -50,6 +50,16 @@ impl GetNameGlobal {
         (dst, index, ic_index): (RegisterOperand, IndexOperand, IndexOperand),
         context: &mut Context,
     ) -> JsResult<()> {
+        // edge-sandbox patch: an own data property of the global object, read from its slot
+        // (see `current_global_slot`).
+        if let Some((global, slot)) =
+            crate::environments::current_global_slot(context, usize::from(index), false)
+        {
+            let value = global.borrow().properties().storage[slot].clone();
+            context.vm.set_register(dst.into(), value);
+            return Ok(());
+        }
+        crate::budget::charge(crate::budget::NAME_LOOKUP_FUEL)?;
         let mut binding_locator =
             context.vm.frame().code_block.bindings[usize::from(index)].clone();
         context.find_runtime_binding(&mut binding_locator)?;

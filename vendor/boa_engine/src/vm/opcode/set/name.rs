@@ -51,6 +51,15 @@ impl SetName {
         context: &mut Context,
     ) -> JsResult<()> {
         let value = context.vm.get_register(value.into()).clone();
+        // edge-sandbox patch: a global object data property, written in place (a notebook's
+        // top-level variables; see `current_global_slot`).
+        if let Some((global, slot)) =
+            crate::environments::current_global_slot(context, usize::from(index), true)
+        {
+            global.borrow_mut().properties_mut().storage[slot] = value;
+            return Ok(());
+        }
+        crate::budget::charge(crate::budget::NAME_LOOKUP_FUEL)?;
         let code_block = context.vm.frame().code_block();
         let mut binding_locator = code_block.bindings[usize::from(index)].clone();
         let strict = code_block.strict();
@@ -114,9 +123,8 @@ fn verify_initialized(locator: &BindingLocator, context: &mut Context) -> JsResu
     // observe: an ordinary global object, whose [[HasProperty]] runs no guest code.
     if matches!(locator.scope(), BindingLocatorScope::GlobalObject)
         && !context.vm.frame().code_block.strict()
-        && std::ptr::eq(
+        && crate::object::internal_methods::has_ordinary_property_methods(
             context.global_object().vtable(),
-            &crate::object::internal_methods::ORDINARY_INTERNAL_METHODS,
         )
     {
         return Ok(());
