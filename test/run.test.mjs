@@ -39,6 +39,22 @@ describe('one-shot runs', () => {
     assert.deepEqual(out.value, ['undefined', 'undefined', 'undefined']);
   });
 
+  test('each run draws its own Math.random sequence', async () => {
+    // Runs under the default limits start from a copy of one fresh realm, given a seed of
+    // their own; a run with other limits builds its realm.
+    const draws = [];
+    for (let i = 0; i < 3; i++) draws.push((await run({ code: '[Math.random(), Math.random()]' })).value);
+    draws.push((await run({ code: '[Math.random(), Math.random()]', limits: { fuel: 5_000_000 } })).value);
+    const all = draws.flat();
+    assert.equal(all.length, 8);
+    assert.ok(all.every((x) => typeof x === 'number' && x >= 0 && x < 1), JSON.stringify(all));
+    assert.equal(new Set(all).size, 8, JSON.stringify(draws));
+    // The copy is the fresh realm: builtins intact, nothing of earlier runs.
+    await run({ code: 'Math.max = () => 0; globalThis.mark = 1' });
+    const out = await run({ code: '[Math.max(1, 2), typeof mark]' });
+    assert.deepEqual(out.value, [2, 'undefined']);
+  });
+
   test('top-level await and console work', async () => {
     const out = await run({ code: 'console.log("hi"); await Promise.resolve(input * 2)', input: 21 });
     assert.equal(out.value, 42);

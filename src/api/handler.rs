@@ -28,7 +28,7 @@ use crate::{
     session::{
         idempotency,
         protocol::{self, CheckpointCommand, CreateCommand, ForkCommand},
-        service::{self, Engines as _},
+        service,
     },
     storage::{keys, metadata},
 };
@@ -379,11 +379,14 @@ async fn run_once(
         env: secrets,
     };
     let engines = instance::WasmEngines { limits, sink: None };
+    let pristine = limits == policy.default_limits;
     let mut live = engines
-        .fresh(
+        .fresh_for_run(
             &init,
             instance::BASE_BYTES.saturating_add(limits.memory_bytes),
+            pristine,
         )
+        .await
         .map_err(|e| internal("engine", e))?;
     let client = Client::new(allow, origin, &limits);
     let io = CellIo::new(Files::Memory(files), quotas, client, started as i64);

@@ -38,6 +38,9 @@ pub enum Op {
     Start = 2,
     Resume = 3,
     Replay = 4,
+    /// Gives the realm's `Math.random` a new seed (an instance restored from a snapshot of a
+    /// fresh realm, for a one-shot run): [`ReseedMessage`], answered `Ready`.
+    Reseed = 5,
 }
 
 impl Op {
@@ -47,6 +50,7 @@ impl Op {
             2 => Op::Start,
             3 => Op::Resume,
             4 => Op::Replay,
+            5 => Op::Reseed,
             _ => return None,
         })
     }
@@ -58,6 +62,12 @@ pub struct InitMessage {
     pub seed: u64,
     pub limits: Limits,
     pub env: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A new seed for `Math.random` ([`Op::Reseed`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReseedMessage {
+    pub seed: u64,
 }
 
 /// Starts (or replays) one cell.
@@ -444,5 +454,6 @@ mod tests {
         assert!(decode_replies(&[5, 0, 0, 0]).is_err());
         assert!(Op::from_u32(0).is_none());
         assert_eq!(Op::from_u32(4), Some(Op::Replay));
+        assert_eq!(Op::from_u32(5), Some(Op::Reseed));
     }
 }

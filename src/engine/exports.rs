@@ -118,6 +118,13 @@ fn run(engine: &mut Engine, op: Op, input: &[u8]) -> Answer {
             ))),
             Err(e) => Answer::Refused(format!("replay message: {e}")),
         },
+        Op::Reseed => match serde_json::from_slice::<abi::ReseedMessage>(input) {
+            Ok(message) => match engine.reseed(message.seed) {
+                Ok(()) => Answer::Ready,
+                Err(e) => Answer::Refused(format!("reseed: {e}")),
+            },
+            Err(e) => Answer::Refused(format!("reseed message: {e}")),
+        },
         Op::Init => Answer::Refused("init twice".into()),
     }
 }

@@ -217,6 +217,11 @@ impl Engine {
         })
     }
 
+    /// Restarts `Math.random` from `seed`, as a realm created with that seed starts it.
+    pub fn reseed(&mut self, seed: u64) -> Result<(), String> {
+        host::install_seeded_random(&mut self.ctx, seed).map_err(|e| e.to_string())
+    }
+
     /// The limits this realm runs cells under.
     pub fn limits(&self) -> Limits {
         self.limits

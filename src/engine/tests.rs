@@ -680,3 +680,17 @@ fn streaming_flushes_before_each_io_step() {
         vec![line(false, "before"), line(false, "after")]
     );
 }
+
+#[test]
+fn reseeding_restarts_math_random_as_a_realm_made_with_that_seed() {
+    let draw = |e: &mut Engine| run(e, "[Math.random(), Math.random()]").value;
+    let mut copied = Engine::new(1, Limits::default()).expect("engine");
+    let mut made = Engine::new(7, Limits::default()).expect("engine");
+    let expected = draw(&mut made);
+    assert_ne!(
+        draw(&mut Engine::new(1, Limits::default()).expect("engine")),
+        expected
+    );
+    copied.reseed(7).expect("reseed");
+    assert_eq!(draw(&mut copied), expected);
+}

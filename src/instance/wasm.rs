@@ -93,6 +93,18 @@ impl Instance {
         })
     }
 
+    /// Gives the restored realm its own `Math.random` seed (`Op::Reseed`).
+    pub fn reseed(&mut self, seed: u64, limits: &Limits) -> Result<(), String> {
+        let message =
+            serde_json::to_vec(&abi::ReseedMessage { seed }).map_err(|e| e.to_string())?;
+        match self.call(Op::Reseed, &message, limits) {
+            Ok(Answer::Ready) => Ok(()),
+            Ok(Answer::Refused(why)) => Err(why),
+            Ok(Answer::Step(_)) => Err("reseed answered a step".into()),
+            Err(error) => Err(error.message),
+        }
+    }
+
     pub fn is_dead(&self) -> bool {
         self.dead
     }
@@ -286,6 +298,50 @@ pub struct WasmEngines {
     pub limits: Limits,
     /// Given to the instances it makes (a streaming cell's wake).
     pub sink: Option<OutputSink>,
+}
+
+thread_local! {
+    /// A snapshot of a fresh realm made under the deployment's default limits, for one-shot
+    /// runs (`WasmEngines::fresh_for_run`). About the size of a fresh instance's used memory,
+    /// held once per isolate beside the pool's budget.
+    static PRISTINE: std::cell::RefCell<Option<(Limits, JsImage)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+impl WasmEngines {
+    /// A fresh realm for a one-shot run. A `pristine` run (the default limits, no secrets) gets
+    /// a copy of the isolate's snapshot of a fresh realm with `init.seed` as its seed: copying
+    /// memory costs less than building the realm's builtins again. The first such run in an
+    /// isolate builds its realm and takes the snapshot.
+    pub async fn fresh_for_run(
+        &self,
+        init: &InitMessage,
+        max_bytes: u64,
+        pristine: bool,
+    ) -> Result<Live, String> {
+        if !pristine || !init.env.is_empty() {
+            return self.fresh(init, max_bytes);
+        }
+        let cached = PRISTINE.with_borrow(|p| {
+            p.as_ref()
+                .filter(|(limits, _)| *limits == init.limits)
+                .map(|(_, image)| image.0.clone())
+        });
+        if let Some(image) = cached {
+            let mut instance = Instance::restore(&image, max_bytes).await?;
+            instance.reseed(init.seed, &init.limits)?;
+            return Ok(Live {
+                instance,
+                limits: init.limits,
+                sink: self.sink.clone(),
+            });
+        }
+        let live = self.fresh(init, max_bytes)?;
+        if let Ok(image) = self.snapshot(&live).await {
+            PRISTINE.with_borrow_mut(|p| *p = Some((init.limits, image)));
+        }
+        Ok(live)
+    }
 }
 
 /// The engine module's build id (first 16 hex digits of its SHA-256).
