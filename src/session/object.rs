@@ -105,6 +105,8 @@ struct Inner {
     last_kv_sync: i64,
     /// The KV record lags the session row; the alarm syncs it.
     kv_dirty: bool,
+    /// When the pending alarm fires, as this object last set it (`None`: unknown, or it fired).
+    alarm_at: Option<i64>,
 }
 
 fn now_ms() -> i64 {
@@ -212,6 +214,7 @@ impl Core {
         // The alarm changes the session: it waits for a running cell, whose end moves the
         // expiry, and never destroys a session under it.
         let _turn = self.turns.take().await;
+        self.inner.borrow_mut().alarm_at = None;
         let Some(record) = self
             .load()
             .map_err(|_| worker::Error::RustError("load".into()))?
@@ -385,6 +388,7 @@ impl Core {
             .destroy(&mut warm)
             .map_err(|e| internal("sql delete", e))?;
         let storage = self.state.storage();
+        self.inner.borrow_mut().alarm_at = None;
         storage
             .delete_alarm()
             .await
@@ -398,7 +402,9 @@ impl Core {
     }
 
     /// Sets the alarm for the session's expiry, or earlier for a deferred KV sync or an idle
-    /// checkpoint.
+    /// checkpoint. An alarm already pending at or before that time is left: when it fires it
+    /// finds the session in use and sets the next one, so a busy session does not pay a storage
+    /// write per cell.
     async fn schedule_alarm(&self, record: &SessionRecord) {
         let at = {
             let inner = self.inner.borrow();
@@ -411,9 +417,19 @@ impl Core {
             }
             at
         };
-        let at = worker::js_sys::Date::new(&(at as f64).into());
-        if let Err(e) = self.state.storage().set_alarm(ScheduledTime::new(at)).await {
-            worker::console_error!("set alarm: {e}");
+        let pending = self.inner.borrow().alarm_at;
+        if pending.is_some_and(|pending| pending <= at && pending > now_ms()) {
+            return;
+        }
+        let when = worker::js_sys::Date::new(&(at as f64).into());
+        match self
+            .state
+            .storage()
+            .set_alarm(ScheduledTime::new(when))
+            .await
+        {
+            Ok(()) => self.inner.borrow_mut().alarm_at = Some(at),
+            Err(e) => worker::console_error!("set alarm: {e}"),
         }
     }
 
