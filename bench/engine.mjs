@@ -143,7 +143,13 @@ function runV8(name) {
 
 export class HelloObject extends DurableObject {
   async fetch(request) {
-    await request.text();
+    const body = await request.text();
+    if (new URL(request.url).pathname === '/do-hello-write') {
+      // The least a durable exec does before it answers: one row written (the output gate holds
+      // the response until the write is stored).
+      this.ctx.storage.sql.exec('CREATE TABLE IF NOT EXISTS cells (seq INTEGER PRIMARY KEY, code TEXT)');
+      this.ctx.storage.sql.exec('INSERT INTO cells (code) VALUES (?)', body);
+    }
     return Response.json({ status: 'ok', value: 2 });
   }
 }
@@ -155,7 +161,7 @@ export default {
       await request.text();
       return Response.json({ status: 'ok', value: 2 });
     }
-    if (pathname === '/do-hello') {
+    if (pathname === '/do-hello' || pathname === '/do-hello-write') {
       return env.HELLO.get(env.HELLO.idFromName('hello')).fetch(request);
     }
     if (pathname === '/quickjs') return Response.json(await runQuickJS((await request.json()).code));
@@ -350,6 +356,7 @@ async function measureLatency({ main, baseline }) {
     ['exec', 'exec 1+1, warm session', () => client.req('POST', `/v1/sessions/${id}/exec`, { body })],
     ['run', 'POST /v1/run 1+1', () => client.req('POST', '/v1/run', { body })],
     ['doHello', 'hello-world via a Durable Object', () => peers.req('POST', '/do-hello', { body, headers: routeHeader(PEERS) })],
+    ['doHelloWrite', 'hello-world via a Durable Object that writes one SQL row', () => peers.req('POST', '/do-hello-write', { body, headers: routeHeader(PEERS) })],
     ['hello', 'hello-world, plain Worker', () => peers.req('POST', '/hello', { body, headers: routeHeader(PEERS) })],
   ];
   if (baseline) {
@@ -424,6 +431,7 @@ function printLatency(latency) {
   console.log(`\nexec / DO hello p50 (goal <= 1.3x): ${r('exec', 'doHello')}`);
   console.log(`/v1/run / exec p50 (goal <= 1x): ${r('run', 'exec')}`);
   console.log(`DO hello / plain hello p50: ${r('doHello', 'hello')}`);
+  console.log(`exec / DO hello that writes one row p50: ${r('exec', 'doHelloWrite')}; DO hello that writes / DO hello: ${r('doHelloWrite', 'doHello')}`);
   if (latency.baselineExec) {
     console.log(`baseline: exec / DO hello p50 ${r('baselineExec', 'doHello')}, /v1/run / exec ${r('baselineRun', 'baselineExec')}`);
   }

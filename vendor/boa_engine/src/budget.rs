@@ -38,7 +38,7 @@ const COLLECTED_OBJECT_FUEL: u64 = 3;
 
 /// Fuel charged when native code calls a function (`JsObject::call`): callbacks of builtins
 /// (`map`, `sort` comparators, getters) each start a nested run of the VM.
-pub const NATIVE_CALL_FUEL: u64 = 6;
+pub const NATIVE_CALL_FUEL: u64 = 3;
 
 /// Fuel charged when `GetNameGlobal` or `SetName` cannot use a global object's slot and looks
 /// the name up in full (their opcode weight is that of the cached access).

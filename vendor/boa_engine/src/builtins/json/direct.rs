@@ -59,8 +59,13 @@ struct Builder<'c> {
 }
 
 impl Builder<'_> {
-    /// Counts one value; every [`CHECK_EVERY`] values, checks the memory budget.
+    /// Charges one value's fuel and counts it; every [`CHECK_EVERY`] values, checks the memory
+    /// budget.
     fn built<E: de::Error>(&mut self) -> Result<(), E> {
+        if let Err(err) = crate::budget::charge(super::JSON_VALUE_FUEL) {
+            self.failure = Some(err);
+            return Err(E::custom("fuel limit"));
+        }
         self.since_check += 1;
         if self.since_check >= CHECK_EVERY {
             self.since_check = 0;

@@ -2134,7 +2134,7 @@ pub(crate) fn clear_widened() {
 /// to UTF-16 is charged as a scan of its length (once per distinct string, see `WIDENED`).
 /// edge-sandbox patch: fuel per regress step. At one, regex-heavy code ran about a third as
 /// many fuel units per CPU second as other code (bench/engine.mjs).
-const REGEX_STEP_FUEL: u64 = 3;
+const REGEX_STEP_FUEL: u64 = 4;
 
 fn run_matcher(
     matcher: &Regex,
