@@ -161,11 +161,9 @@ fn stringifying_a_huge_sparse_array_is_bounded() {
         "JSON.stringify(new Array(1e9))",
         "JSON.stringify(new Array(1e9), null, 1)",
     ] {
-        let started = std::time::Instant::now();
         let (err, tripped) = run(code, 1_000_000_000, MEMORY);
         assert!(err.is_some(), "{code} did not fail");
         assert_eq!(tripped, Some(budget::Exhausted::Memory), "{code}: {err:?}");
-        eprintln!("{code}: {:?}", started.elapsed());
     }
     let (err, tripped) = run("JSON.stringify(new Array(1e9))", 100_000, MEMORY);
     assert!(err.is_some());

@@ -74,12 +74,8 @@ impl Instance {
             dead: false,
         };
         let message = serde_json::to_vec(init).map_err(|e| e.to_string())?;
-        match instance.call(Op::Init, &message, &init.limits) {
-            Ok(Answer::Ready) => Ok(instance),
-            Ok(Answer::Refused(why)) => Err(why),
-            Ok(Answer::Step(_)) => Err("init answered a step".into()),
-            Err(error) => Err(error.message),
-        }
+        instance.call_for_ready(Op::Init, &message, &init.limits)?;
+        Ok(instance)
     }
 
     pub async fn restore(image: &Uint8Array, max_bytes: u64) -> Result<Self, String> {
@@ -97,10 +93,15 @@ impl Instance {
     pub fn reseed(&mut self, seed: u64, limits: &Limits) -> Result<(), String> {
         let message =
             serde_json::to_vec(&abi::ReseedMessage { seed }).map_err(|e| e.to_string())?;
-        match self.call(Op::Reseed, &message, limits) {
+        self.call_for_ready(Op::Reseed, &message, limits)
+    }
+
+    /// Calls an op that sets the realm up (no cell runs): it answers `Ready` or why not.
+    fn call_for_ready(&mut self, op: Op, message: &[u8], limits: &Limits) -> Result<(), String> {
+        match self.call(op, message, limits) {
             Ok(Answer::Ready) => Ok(()),
             Ok(Answer::Refused(why)) => Err(why),
-            Ok(Answer::Step(_)) => Err("reseed answered a step".into()),
+            Ok(Answer::Step(_)) => Err(format!("{op:?} answered a step")),
             Err(error) => Err(error.message),
         }
     }

@@ -441,19 +441,17 @@ impl Json {
         // 1. Let jsonString be ? ToString(text).
         let text = args.first().cloned().unwrap_or_default().to_string(context)?;
         // edge-sandbox patch: ASCII text (what JSON.stringify makes) is UTF-8 as it is stored:
-        // parse the string's own bytes (direct.rs) instead of a copy, which took as much memory
-        // again as the text while the parsed values were being built.
-        if !args.get_or_undefined(1).is_callable()
-            && let JsStrVariant::Latin1(bytes) = text.as_str().variant()
-            && bytes.is_ascii()
-            && let Ok(ascii) = std::str::from_utf8(bytes)
-        {
-            crate::budget::charge(ascii.len() as u64)?;
-            return direct::parse(ascii, context);
-        }
-        let json_string = text
-            .to_std_string()
-            .map_err(|e| JsNativeError::syntax().with_message(e.to_string()))?;
+        // it is read in place instead of copied, which took as much memory again as the text
+        // while the parsed values were being built.
+        let json_string: std::borrow::Cow<'_, str> = match text.as_str().variant() {
+            JsStrVariant::Latin1(bytes) if bytes.is_ascii() => std::str::from_utf8(bytes)
+                .map_err(|e| JsNativeError::syntax().with_message(e.to_string()))?
+                .into(),
+            _ => text
+                .to_std_string()
+                .map_err(|e| JsNativeError::syntax().with_message(e.to_string()))?
+                .into(),
+        };
 
         // edge-sandbox patch: parsing goes through serde_json (to validate), the JS parser, the
         // bytecompiler and the VM; charge per input byte and reserve for the syntax tree and

@@ -463,12 +463,7 @@ impl Context {
     pub(crate) fn find_runtime_binding(&mut self, locator: &mut BindingLocator) -> JsResult<()> {
         let deleted_binding = self.is_deleted_binding(locator);
 
-        let global = self.vm.frame().realm.environment();
-        if let Some(env) = self.vm.frame().environments.current_declarative_ref(global)
-            && !env.with()
-            && !env.poisoned()
-            && !deleted_binding
-        {
+        if !deleted_binding && names_resolve_as_compiled(self) {
             return Ok(());
         }
 
@@ -756,7 +751,7 @@ impl Context {
 /// ordinary [[Get]]/[[Set]] would do, without building property descriptors; this returns that
 /// slot. Anything else (accessors, read-only, inherited, exotic globals) takes the full path.
 /// Positions in the global object's table are cached per name (`GLOBAL_POSITIONS`), checked
-/// against the table on every use (`UniqueShape::slot_at`), so a hit hashes nothing.
+/// against the table on every use (`Shape::slot_at`), so a hit hashes nothing.
 pub(crate) fn global_data_slot(obj: &JsObject, name: &JsString, writable: bool) -> Option<usize> {
     use crate::object::{internal_methods::has_ordinary_property_methods, shape::slot::SlotAttributes};
     if !has_ordinary_property_methods(obj.vtable()) {
@@ -790,8 +785,7 @@ pub(crate) fn global_data_slot(obj: &JsObject, name: &JsString, writable: bool) 
 /// edge-sandbox patch: the global object and the storage slot of the binding at `index` of the
 /// running code block, when that binding is a global object data property (writable, if
 /// `writable`) that the name resolves to right now: the locator says global and nothing dynamic
-/// (`with`, a var-declaring direct eval) is on the environment chain, which is the early exit
-/// of `find_runtime_binding`. Reading or assigning the slot is then what `GetName`/`SetName`
+/// is on the environment chain (`names_resolve_as_compiled`). Reading or assigning the slot is then what `GetName`/`SetName`
 /// do, without cloning the locator or resolving it again.
 pub(crate) fn current_global_slot(
     context: &Context,
@@ -800,18 +794,25 @@ pub(crate) fn current_global_slot(
 ) -> Option<(JsObject, usize)> {
     let frame = context.vm.frame();
     let locator = frame.code_block.bindings.get(index)?;
-    if !matches!(locator.scope(), BindingLocatorScope::GlobalObject) {
-        return None;
-    }
-    let env = frame
-        .environments
-        .current_declarative_ref(frame.realm.environment())?;
-    if env.with() || env.poisoned() {
+    if !matches!(locator.scope(), BindingLocatorScope::GlobalObject)
+        || !names_resolve_as_compiled(context)
+    {
         return None;
     }
     let global = frame.realm.global_object();
     let slot = global_data_slot(global, locator.name(), writable)?;
     Some((global.clone(), slot))
+}
+
+/// Whether nothing dynamic (`with`, a var-declaring direct eval) is on the running frame's
+/// environment chain, so every name resolves where the compiler placed it
+/// (`find_runtime_binding`'s early exit).
+fn names_resolve_as_compiled(context: &Context) -> bool {
+    let frame = context.vm.frame();
+    frame
+        .environments
+        .current_declarative_ref(frame.realm.environment())
+        .is_some_and(|env| !env.with() && !env.poisoned())
 }
 
 const GLOBAL_POSITIONS_LEN: usize = 64;
