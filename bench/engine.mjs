@@ -342,8 +342,9 @@ async function measurePrograms(list, failures) {
 async function measureLatency({ main, baseline }) {
   const client = await api(main.url, main.keys.alice, { keepAlive: true });
   const peers = await api(main.url, undefined, { keepAlive: true });
-  const check = (res, what) => {
-    if (res.status !== 200 || res.json?.value !== 2) throw new Error(`${what} answered ${res.status}: ${res.text.slice(0, 500)}`);
+  const answersTwo = (res) => res.status === 200 && res.json?.value === 2;
+  const check = (res, what, ok = answersTwo) => {
+    if (!ok(res)) throw new Error(`${what} answered ${res.status}: ${res.text.slice(0, 500)}`);
   };
   const session = async (c) => {
     const res = await c.req('POST', '/v1/sessions', { body: {} });
@@ -354,6 +355,8 @@ async function measureLatency({ main, baseline }) {
   const id = await session(client);
   const routes = [
     ['exec', 'exec 1+1, warm session', () => client.req('POST', `/v1/sessions/${id}/exec`, { body })],
+    // The same Worker and session object without the engine or a write: the floor under exec.
+    ['info', 'GET /v1/sessions/:id (same Worker and object, no cell)', () => client.req('GET', `/v1/sessions/${id}`), (res) => res.status === 200 && res.json?.id === id],
     ['run', 'POST /v1/run 1+1', () => client.req('POST', '/v1/run', { body })],
     ['doHello', 'hello-world via a Durable Object', () => peers.req('POST', '/do-hello', { body, headers: routeHeader(PEERS) })],
     ['doHelloWrite', 'hello-world via a Durable Object that writes one SQL row', () => peers.req('POST', '/do-hello-write', { body, headers: routeHeader(PEERS) })],
@@ -370,9 +373,9 @@ async function measureLatency({ main, baseline }) {
   const samples = Object.fromEntries(routes.map(([key]) => [key, []]));
   for (let i = 0; i < LATENCY_WARMUP + LATENCY; i++) {
     for (let k = 0; k < routes.length; k++) {
-      const [key, label, send] = routes[(k + i) % routes.length];
+      const [key, label, send, ok] = routes[(k + i) % routes.length];
       const [ms, res] = await timed(send);
-      check(res, label);
+      check(res, label, ok);
       if (i >= LATENCY_WARMUP) samples[key].push(ms);
     }
   }
@@ -431,6 +434,7 @@ function printLatency(latency) {
   console.log(`\nexec / DO hello p50 (goal <= 1.3x): ${r('exec', 'doHello')}`);
   console.log(`/v1/run / exec p50 (goal <= 1x): ${r('run', 'exec')}`);
   console.log(`DO hello / plain hello p50: ${r('doHello', 'hello')}`);
+  console.log(`exec / session info p50: ${r('exec', 'info')} (the cell: engine call, journal); session info / DO hello: ${r('info', 'doHello')} (this Worker's and object's own round trip)`);
   console.log(`exec / DO hello that writes one row p50: ${r('exec', 'doHelloWrite')}; DO hello that writes / DO hello: ${r('doHelloWrite', 'doHello')}`);
   if (latency.baselineExec) {
     console.log(`baseline: exec / DO hello p50 ${r('baselineExec', 'doHello')}, /v1/run / exec ${r('baselineRun', 'baselineExec')}`);

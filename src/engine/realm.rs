@@ -177,6 +177,9 @@ impl Engine {
         limits: Limits,
         env: &serde_json::Map<String, serde_json::Value>,
     ) -> Result<Self, String> {
+        // A realm's fuel and memory must not depend on what an earlier realm of this thread
+        // compiled (natively; in Wasm an instance holds one realm).
+        boa_ast::forget_sym_strings();
         let clock = Rc::new(host::RecordedClock::default());
         let mut ctx = Context::builder()
             .clock(clock.clone())

@@ -106,15 +106,15 @@ fn huge_counted_loops_end_or_run_out_of_fuel() {
     // allocates in proportion to the count; iterations that match empty within the minimum do
     // really iterate, so they run out of fuel.
     assert_value(r#"/(?:){1000000000}/.test("")"#, FUEL, "true");
-    // These two take about 5e5 steps (up to 1000 from each of 1000 starts), 4 fuel each.
+    // These two take about 5e5 steps (up to 1000 from each of 1000 starts), 8 fuel each.
     assert_value(
         r#"/a{1000000000}/.test("a".repeat(1000))"#,
-        2 * FUEL,
+        3 * FUEL,
         "false",
     );
     assert_value(
         r#"/((a{1000}){1000}){1000}/.test("a".repeat(1000))"#,
-        2 * FUEL,
+        3 * FUEL,
         "false",
     );
     assert_trips(r#"/(?:a?){1000000000}/.test("")"#);

@@ -119,16 +119,61 @@ pub(crate) trait ToJsString {
 }
 
 impl ToJsString for Sym {
-    #[allow(clippy::cast_possible_truncation)]
     fn to_js_string(&self, interner: &Interner) -> JsString {
-        let utf16 = interner.resolve_expect(*self).utf16();
-        if interner.is_latin1(*self) {
-            let bytes: Vec<u8> = utf16.iter().map(|&c| c as u8).collect();
-            JsString::from(JsStr::latin1(&bytes))
-        } else {
-            JsString::from(utf16)
-        }
+        sym_js_string(*self, interner)
     }
+}
+
+/// edge-sandbox patch: the string of `sym`, one shared `JsString` per name while it is cached.
+///
+/// Scope analysis, the bytecompiler and the property keys made from a script's names all take
+/// their strings from here, so a binding's name, the global property it defines and the
+/// property names of every function compiled in the thread are usually one string: comparing
+/// them is comparing two addresses instead of their contents (`JsString`'s `eq`, the global
+/// slot cache). A cached string is used only if its contents are `sym`'s in this `interner`
+/// (symbols are numbered per interner), so a stale entry only costs a new string.
+#[doc(hidden)]
+#[allow(clippy::cast_possible_truncation)]
+pub fn sym_js_string(sym: Sym, interner: &Interner) -> JsString {
+    let utf16 = interner.resolve_expect(sym).utf16();
+    let index = sym.get();
+    if index < CACHED
+        && let Some(cached) = STRINGS.with_borrow(|s| s.get(index).cloned().flatten())
+        && *utf16 == cached
+    {
+        return cached;
+    }
+    let string = if interner.is_latin1(sym) {
+        let bytes: Vec<u8> = utf16.iter().map(|&c| c as u8).collect();
+        JsString::from(JsStr::latin1(&bytes))
+    } else {
+        JsString::from(utf16)
+    };
+    if index < CACHED {
+        STRINGS.with_borrow_mut(|s| {
+            if s.len() <= index {
+                s.resize(index + 1, None);
+            }
+            s[index] = Some(string.clone());
+        });
+    }
+    string
+}
+
+/// Cached symbols: the first ones of an interner, where a program's names are.
+const CACHED: usize = 4096;
+
+thread_local! {
+    static STRINGS: std::cell::RefCell<Vec<Option<JsString>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// edge-sandbox patch: empties [`sym_js_string`]'s cache. What a realm's compilations allocate
+/// (and the fuel that costs) then depends only on that realm's own history, not on what another
+/// realm of the thread compiled before it.
+#[doc(hidden)]
+pub fn forget_sym_strings() {
+    STRINGS.with_borrow_mut(Vec::clear);
 }
 
 impl ToJsString for Identifier {

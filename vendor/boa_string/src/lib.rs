@@ -989,7 +989,9 @@ impl Ord for JsString {
 impl PartialEq for JsString {
     #[inline]
     fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
+        // edge-sandbox patch: one string is equal to itself without reading it (property keys
+        // and binding names are usually one shared string).
+        self.addr() == other.addr() || self.as_str() == other.as_str()
     }
 }
 

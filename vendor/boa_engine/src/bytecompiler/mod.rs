@@ -40,7 +40,7 @@ use std::{
 };
 
 use crate::{
-    JsBigInt, JsStr, JsString, SourceText, SpannedSourceText,
+    JsBigInt, JsString, SourceText, SpannedSourceText,
     builtins::function::{ThisMode, arguments::MappedArguments},
     js_string,
     vm::{
@@ -95,15 +95,9 @@ pub(crate) trait ToJsString {
 }
 
 impl ToJsString for Sym {
-    #[allow(clippy::cast_possible_truncation)]
     fn to_js_string(&self, interner: &Interner) -> JsString {
-        let utf16 = interner.resolve_expect(*self).utf16();
-        if interner.is_latin1(*self) {
-            let bytes: Vec<u8> = utf16.iter().map(|&c| c as u8).collect();
-            js_string!(JsStr::latin1(&bytes))
-        } else {
-            js_string!(utf16)
-        }
+        // edge-sandbox patch: the same string as scope analysis's (see `sym_js_string`).
+        boa_ast::sym_js_string(*self, interner)
     }
 }
 

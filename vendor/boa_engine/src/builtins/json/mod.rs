@@ -40,8 +40,8 @@ use boa_parser::{Parser, Source};
 
 /// edge-sandbox patch: fuel per value `JSON.stringify` writes or `JSON.parse` builds (besides
 /// what allocating it costs): serializing and building values ran at about half the fuel per CPU
-/// second of interpreted code without it (bench/engine.mjs, "JSON").
-const JSON_VALUE_FUEL: u64 = 8;
+/// second of interpreted code without it, and at about 0.65x with 8 (bench/engine.mjs, "JSON").
+const JSON_VALUE_FUEL: u64 = 12;
 
 use super::{BuiltInBuilder, IntrinsicObject};
 

@@ -2133,8 +2133,8 @@ pub(crate) fn clear_widened() {
 /// the fuel budget trips and the uncatchable limit error is returned. Widening a Latin-1 input
 /// to UTF-16 is charged as a scan of its length (once per distinct string, see `WIDENED`).
 /// edge-sandbox patch: fuel per regress step. At one, regex-heavy code ran about a third as
-/// many fuel units per CPU second as other code (bench/engine.mjs).
-const REGEX_STEP_FUEL: u64 = 4;
+/// many fuel units per CPU second as other code; at four, about 0.6x (bench/engine.mjs).
+const REGEX_STEP_FUEL: u64 = 8;
 
 fn run_matcher(
     matcher: &Regex,

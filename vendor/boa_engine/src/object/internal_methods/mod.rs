@@ -395,16 +395,28 @@ pub(crate) const ORDINARY_INTERNAL_METHODS: InternalObjectMethods = InternalObje
 /// ordinary way. `ORDINARY_INTERNAL_METHODS` is a `const`, so `&ORDINARY_INTERNAL_METHODS` is
 /// not one address program-wide (in the Wasm build, the global object's table and the one a
 /// comparison took differed, and every fast path that compared addresses was skipped): the
-/// functions are compared instead.
+/// functions are compared instead. The last table found ordinary is remembered by address
+/// (tables are immutable statics), so a hot path usually compares one address.
 pub(crate) fn has_ordinary_property_methods(methods: &InternalObjectMethods) -> bool {
+    thread_local! {
+        static LAST_ORDINARY: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+    let addr = std::ptr::from_ref(methods) as usize;
+    if LAST_ORDINARY.get() == addr {
+        return true;
+    }
     let o = &ORDINARY_INTERNAL_METHODS;
-    methods.__get_own_property__ as usize == o.__get_own_property__ as usize
+    let ordinary = methods.__get_own_property__ as usize == o.__get_own_property__ as usize
         && methods.__define_own_property__ as usize == o.__define_own_property__ as usize
         && methods.__has_property__ as usize == o.__has_property__ as usize
         && methods.__try_get__ as usize == o.__try_get__ as usize
         && methods.__get__ as usize == o.__get__ as usize
         && methods.__set__ as usize == o.__set__ as usize
-        && methods.__delete__ as usize == o.__delete__ as usize
+        && methods.__delete__ as usize == o.__delete__ as usize;
+    if ordinary {
+        LAST_ORDINARY.set(addr);
+    }
+    ordinary
 }
 
 /// The internal representation of the internal methods of a `JsObject`.

@@ -429,14 +429,14 @@ macro_rules! generate_opcodes {
             // Measured in workerd (bench/engine.mjs, fuel per CPU second by kind of code):
             // lookups of bindings by name take about 10x the CPU time of a 1-unit instruction;
             // a notebook's top-level variables, read and assigned through cached slots of the
-            // global object (`GetNameGlobal`, `SetName`), 2-4x, and those two charge
+            // global object (`GetNameGlobal`, `SetName`), 2-3x, and those two charge
             // `budget::NAME_LOOKUP_FUEL` more when they take the full lookup; a loop's own
             // bookkeeping (the iteration count, `i++`) is among the cheapest.
             fuel[Opcode::GetName as usize] = 10;
             fuel[Opcode::GetNameAndLocator as usize] = 10;
             fuel[Opcode::GetNameOrUndefined as usize] = 10;
             fuel[Opcode::GetLocator as usize] = 10;
-            fuel[Opcode::SetName as usize] = 4;
+            fuel[Opcode::SetName as usize] = 3;
             fuel[Opcode::SetNameByLocator as usize] = 10;
             fuel[Opcode::DeleteName as usize] = 10;
             fuel[Opcode::GetNameGlobal as usize] = 2;
