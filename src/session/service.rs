@@ -71,6 +71,13 @@ pub struct Cell<'a> {
     pub replies: &'a [Recorded],
 }
 
+impl Cell<'_> {
+    /// The fuel the journal records for the cell (a signed 64-bit column).
+    pub fn journaled_fuel(&self) -> i64 {
+        self.fuel.min(i64::MAX as u64) as i64
+    }
+}
+
 /// An `exec` made under an idempotency key: its answer is recorded with the cell.
 pub struct Remember<'a> {
     pub key: &'a str,
@@ -490,16 +497,14 @@ impl<S: Store, E: Engines> Service<'_, S, E> {
             warm.instance = None;
             return Err(ServiceError::Store(format!("store files: {e}")));
         }
-        let journaled = self.store.append(
-            record,
-            &Cell {
-                code: &cell.code,
-                now_ms: cell.now_ms,
-                input: cell.input.as_ref(),
-                fuel: outcome.usage.fuel,
-                replies: &replies,
-            },
-        );
+        let entry = Cell {
+            code: &cell.code,
+            now_ms: cell.now_ms,
+            input: cell.input.as_ref(),
+            fuel: outcome.usage.fuel,
+            replies: &replies,
+        };
+        let journaled = self.store.append(record, &entry);
         if let Err(e) = journaled {
             // The instance holds a cell the journal does not: rebuild it from the journal.
             warm.instance = None;
@@ -513,10 +518,20 @@ impl<S: Store, E: Engines> Service<'_, S, E> {
                 return Err(ServiceError::Store(format!("idempotency: {e}")));
             }
         }
-        let tail = self
-            .store
-            .journal_size(after)
-            .map_err(ServiceError::Store)?;
+        // A cell without I/O replies adds itself and its fuel to the tail measured before it:
+        // no second query per exec. One with replies may share stored file contents with
+        // earlier cells (counted once), so the store measures it.
+        let tail = if replies.is_empty() {
+            JournalSize {
+                cells: tail.cells + 1,
+                fuel: tail.fuel.saturating_add(entry.journaled_fuel()),
+                io_bytes: tail.io_bytes,
+            }
+        } else {
+            self.store
+                .journal_size(after)
+                .map_err(ServiceError::Store)?
+        };
         let checkpointed = if tail.within(&self.policy.tail) {
             None
         } else {

@@ -71,7 +71,7 @@ pub fn append(sql: &SqlStorage, r: &SessionRecord, cell: &Cell<'_>) -> worker::R
                 cell.code.into(),
                 cell.now_ms.into(),
                 cell.input.map(|v| v.to_string()).into(),
-                (cell.fuel.min(i64::MAX as u64) as i64).into(),
+                cell.journaled_fuel().into(),
             ],
         )?
         .to_array()?;

@@ -101,7 +101,7 @@ impl Store for MemoryStore {
                 now_ms: cell.now_ms,
                 input: cell.input.map(|v| v.to_string()),
             },
-            fuel: cell.fuel as i64,
+            fuel: cell.journaled_fuel(),
             replies: cell.replies.iter().map(|r| r.reply.encode()).collect(),
         });
         self.touch(record)?;

@@ -389,3 +389,51 @@ fn an_answer_under_an_idempotency_key_is_recorded_with_the_cell_and_its_rollback
     let later = f.clock.get() + idempotency::RETENTION_MS;
     assert_eq!(f.store.recall("k1", later), Ok(None));
 }
+
+#[test]
+fn a_checkpoint_follows_the_cell_that_takes_the_tail_past_the_policy() {
+    // The tail after a cell without I/O is the tail before it plus that cell (not measured
+    // again): the checkpoint comes right after the cell that passes the bound, by cells ...
+    let mut f = Fixture::new(every(4));
+    let mut warm = Warm::default();
+    let taken: Vec<bool> = (0..9)
+        .map(|i| {
+            let done = f.run(&mut warm, &format!("{i}")).expect("exec");
+            done.checkpointed.is_some()
+        })
+        .collect();
+    assert_eq!(
+        taken,
+        [false, false, false, true, false, false, false, true, false]
+    );
+    // ... and by fuel.
+    let bound = 20_000;
+    let mut f = Fixture::new(CheckpointPolicy {
+        tail: JournalSize {
+            cells: i64::MAX,
+            fuel: bound,
+            io_bytes: i64::MAX,
+        },
+    });
+    let mut warm = Warm::default();
+    let (mut tail, mut checkpoints) = (0, 0);
+    for i in 0..12 {
+        let done = f
+            .run(
+                &mut warm,
+                &format!("for (let i = 0; i < {}; i++) {{}}", 300 * (i % 3 + 1)),
+            )
+            .expect("exec");
+        tail += done.outcome.usage.fuel as i64;
+        assert_eq!(
+            done.checkpointed.is_some(),
+            tail > bound,
+            "cell {i}, tail {tail}"
+        );
+        if tail > bound {
+            tail = 0;
+            checkpoints += 1;
+        }
+    }
+    assert!(checkpoints >= 2, "{checkpoints} checkpoints");
+}
