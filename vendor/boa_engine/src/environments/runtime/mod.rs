@@ -785,8 +785,8 @@ pub(crate) fn global_data_slot(obj: &JsObject, name: &JsString, writable: bool) 
 /// edge-sandbox patch: the global object and the storage slot of the binding at `index` of the
 /// running code block, when that binding is a global object data property (writable, if
 /// `writable`) that the name resolves to right now: the locator says global and nothing dynamic
-/// is on the environment chain (`names_resolve_as_compiled`). Reading or assigning the slot is then what `GetName`/`SetName`
-/// do, without cloning the locator or resolving it again.
+/// is on the environment chain (`names_resolve_as_compiled`). Reading or assigning the slot is
+/// then what `GetName`/`SetName` do, without cloning the locator or resolving it again.
 pub(crate) fn current_global_slot(
     context: &Context,
     index: usize,

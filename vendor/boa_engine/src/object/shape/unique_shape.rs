@@ -287,11 +287,11 @@ impl From<&UniqueShape> for WeakUniqueShape {
     }
 }
 
-/// edge-sandbox patch: whether `at` is the string key `key`, comparing the strings' identities
-/// first (a binding's name and its property key are usually one string).
+/// edge-sandbox patch: whether `at` is the string key `key` (`JsString`'s `eq` compares the
+/// strings' identities first: a binding's name and its property key are usually one string).
 pub(crate) fn same_key(at: &PropertyKey, key: &JsString) -> bool {
     match at {
-        PropertyKey::String(at) => at.addr() == key.addr() || at == key,
+        PropertyKey::String(at) => at == key,
         _ => false,
     }
 }
