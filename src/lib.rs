@@ -36,7 +36,11 @@ static ALLOCATOR: engine::alloc::BudgetAllocator = engine::alloc::BudgetAllocato
 async fn fetch(
     req: worker::Request,
     env: worker::Env,
-    _ctx: worker::Context,
+    ctx: worker::Context,
 ) -> worker::Result<worker::Response> {
-    Ok(api::handler::handle(req, env).await)
+    let response = api::handler::handle(req, env).await;
+    if let Some(work) = instance::after_response() {
+        ctx.wait_until(work);
+    }
+    Ok(response)
 }

@@ -55,6 +55,20 @@ describe('one-shot runs', () => {
     assert.deepEqual(out.value, [2, 'undefined']);
   });
 
+  test('concurrent and back-to-back runs each start from their own fresh realm', async () => {
+    // After a run, the isolate readies a copy of the fresh realm for the next one: whether a
+    // run gets that copy, makes its own or races others for it, it sees only a fresh realm.
+    const code = 'globalThis.n = (globalThis.n ?? 0) + 1; Array.prototype.x = 1; [n, [].x, Math.random()]';
+    const burst = await Promise.all(Array.from({ length: 8 }, () => run({ code })));
+    const after = [];
+    for (let i = 0; i < 4; i++) after.push(await run({ code }));
+    const values = [...burst, ...after].map((out) => out.value);
+    assert.ok(values.every(([n, x]) => n === 1 && x === 1), JSON.stringify(values));
+    assert.equal(new Set(values.map(([, , r]) => r)).size, values.length, JSON.stringify(values));
+    const clean = await run({ code: '[typeof n, typeof [].x]' });
+    assert.deepEqual(clean.value, ['undefined', 'undefined']);
+  });
+
   test('top-level await and console work', async () => {
     const out = await run({ code: 'console.log("hi"); await Promise.resolve(input * 2)', input: 21 });
     assert.equal(out.value, 42);
