@@ -39,6 +39,17 @@ for (let i = 0; i < xs.length; i += 100) check = (check * 31 + xs[i]) % 1000003;
 [xs[0], xs[50000], xs[xs.length - 1], check]`,
   },
   {
+    // The comparator above is one the engine recognises and compares natively (like
+    // SpiderMonkey); this one it must call for every comparison.
+    name: 'sort 1e5 records by key',
+    kind: 'builtin callbacks',
+    code: `const rs = Array.from({ length: 1e5 }, (_, i) => ({ id: i, score: (i * 7919) % 100003 }));
+rs.sort((a, b) => a.score - b.score || a.id - b.id);
+let check = 0;
+for (let i = 0; i < rs.length; i += 100) check = (check * 31 + rs[i].id) % 1000003;
+[rs[0].id, rs[50000].score, rs[rs.length - 1].id, check]`,
+  },
+  {
     name: 'string build + split 1e5',
     kind: 'strings',
     code: `let s = '';

@@ -758,3 +758,102 @@ fn names_shared_across_functions_and_cells_keep_their_bindings_apart() {
         json!([12, 5, 3, "function", "total,item,items"])
     );
 }
+
+// Numeric comparators in sort (builtins/array/numeric_comparator.rs).
+
+#[test]
+fn a_recognised_numeric_comparator_sorts_exactly_like_the_call() {
+    // `(a, b) => (a - b)` is not one of the recognised forms (the parentheses), so it is called:
+    // both must agree on numbers, -0, infinities, undefined and holes, stably, and on values
+    // the comparator converts (strings, objects with valueOf, a Date). With NaN the comparator
+    // is inconsistent and the order depends on the algorithm, so that case is checked against
+    // the call only.
+    let out = value(
+        r#"const make = (nan) => [3, -0, 0, Infinity, "10", 2.5, undefined, , "9", -Infinity,
+  { valueOf() { return 1.5 } }, new Date(4), 7, 7, 1e300, -1e-300, ...(nan ? [NaN, 1, NaN] : [])];
+const show = (xs) => xs.map((x) => Object.is(x, -0) ? "-0" : typeof x === "object" ? "obj" + (+x) : String(x)).join(" ");
+const forms = [(a, b) => a - b, function (a, b) { return a - b; }, (x, y) => { return x - y }];
+const called = (a, b) => (a - b);
+const same = (nan) => forms.every((f) => show(make(nan).sort(f)) === show(make(nan).sort(called)))
+  && show(make(nan).sort((a, b) => b - a)) === show(make(nan).sort((a, b) => (b - a)))
+  && show(make(nan).toSorted((a, b) => a - b)) === show(make(nan).toSorted(called));
+[show(make(false).sort((a, b) => a - b)), show(make(false).sort((a, b) => b - a)), same(false), same(true)]"#,
+    );
+    // What Node prints for the same program.
+    assert_eq!(
+        out,
+        json!([
+            "-Infinity -1e-300 -0 0 obj1.5 2.5 3 obj4 7 7 9 10 1e+300 Infinity undefined ",
+            "Infinity 1e+300 10 9 7 7 obj4 3 2.5 obj1.5 -0 0 -1e-300 -Infinity undefined ",
+            true,
+            true
+        ])
+    );
+}
+
+#[test]
+fn values_a_numeric_comparator_converts_still_reach_it() {
+    // Only two numbers are compared natively: a valueOf is still called, an error still thrown.
+    let out = value(
+        r#"let calls = 0;
+const o = (v) => ({ valueOf() { calls++; return v } });
+const xs = [o(3), 1, o(2), 5].sort((a, b) => a - b).map(Number);
+let err = null;
+try { [1n, 2n, 3].sort((a, b) => a - b) } catch (e) { err = e.constructor.name + ": " + e.message.length }
+let thrown = null;
+try { [1, { valueOf() { throw new RangeError("no") } }].sort((a, b) => a - b) } catch (e) { thrown = e.message }
+[xs, calls > 0, err !== null, thrown]"#,
+    );
+    assert_eq!(out[0], json!([1, 2, 3, 5]));
+    assert_eq!(out[1], json!(true));
+    assert_eq!(out[2], json!(true), "a BigInt minus a Number throws: {out}");
+    assert_eq!(out[3], json!("no"));
+}
+
+#[test]
+fn sorting_numbers_with_a_numeric_comparator_costs_a_fraction_of_calling_it() {
+    let fuel = |comparator: &str, want: i64| {
+        let mut e = engine();
+        let code = format!(
+            "const xs = []; for (let i = 0; i < 10000; i++) xs.push((i * 7919) % 10007); \
+             xs.sort({comparator}); xs[0] - xs[9999]"
+        );
+        let out = e.execute(&code, 1_700_000_000_000.0);
+        assert_eq!(out.status, Status::Ok, "{comparator}: {:?}", out.error);
+        assert_eq!(out.value, json!(want), "{comparator}");
+        out.usage.fuel
+    };
+    let called = fuel("(a, b) => (a - b)", -10006);
+    for (comparator, recognised, want) in [
+        ("(a, b) => a - b", true, -10006),
+        ("(a,b)=>b-a", true, 10006),
+        ("(x, y) => { return x - y; }", true, -10006),
+        ("(x, y) => { return y - x }", true, 10006),
+        ("function (a, b) { return a - b; }", true, -10006),
+        ("function cmp(a, b) {\n  return b - a;\n}", true, 10006),
+        ("(a, b) => a - b - 0", false, -10006),
+        ("(a, b) => a + -b", false, -10006),
+        ("(a, b = 1) => a - b", false, -10006),
+        ("async (a, b) => a - b", false, 0),
+        ("(a, b) => /* */ a - b", false, -10006),
+        ("(a, b) => { b; return a - b }", false, -10006),
+        ("function (a, a) { return a - a }", false, 0),
+        ("(a, c) => a - b", false, 0),
+    ] {
+        // An async comparator answers a promise (NaN: equal); `b` is a global of the name
+        // only in the last, undefined here so NaN too: both leave the order as it was.
+        if want == 0 {
+            let mut e = engine();
+            let code = format!("var b; const xs = [3, 1, 2]; xs.sort({comparator}); xs.join()");
+            let out = e.execute(&code, 1_700_000_000_000.0);
+            assert_eq!(out.value, json!("3,1,2"), "{comparator}: {:?}", out.error);
+            continue;
+        }
+        let spent = fuel(comparator, want);
+        assert_eq!(
+            spent * 4 < called,
+            recognised,
+            "{comparator}: {spent} fuel, the called comparator {called}"
+        );
+    }
+}

@@ -37,6 +37,7 @@ use std::cmp::{Ordering, min};
 use super::{BuiltInBuilder, BuiltInConstructor, IntrinsicObject};
 
 mod array_iterator;
+mod numeric_comparator; // edge-sandbox patch
 use crate::value::JsVariant;
 pub(crate) use array_iterator::ArrayIterator;
 
@@ -2785,10 +2786,12 @@ impl Array {
         let len = obj.length_of_array_like(context)?;
 
         // 4. Let SortCompare be a new Abstract Closure with parameters (x, y) that captures comparefn and performs the following steps when called:
+        // edge-sandbox patch: `(a, b) => a - b` and `b - a` compare numbers natively.
+        let numeric = comparefn.as_ref().and_then(numeric_comparator::recognise);
         let sort_compare =
             |x: &JsValue, y: &JsValue, context: &mut Context| -> JsResult<Ordering> {
                 // a. Return ? CompareArrayElements(x, y, comparefn).
-                compare_array_elements(x, y, comparefn.as_ref(), context)
+                compare_array_elements(x, y, comparefn.as_ref(), numeric, context)
             };
 
         // 5. Let sortedList be ? SortIndexedProperties(obj, len, SortCompare, skip-holes).
@@ -2852,10 +2855,12 @@ impl Array {
         let arr = Array::array_create(len, None, context)?;
 
         // 5. Let SortCompare be a new Abstract Closure with parameters (x, y) that captures comparefn and performs the following steps when called:
+        // edge-sandbox patch: `(a, b) => a - b` and `b - a` compare numbers natively.
+        let numeric = comparefn.as_ref().and_then(numeric_comparator::recognise);
         let sort_compare =
             |x: &JsValue, y: &JsValue, context: &mut Context| -> JsResult<Ordering> {
                 // a. Return ? CompareArrayElements(x, y, comparefn).
-                compare_array_elements(x, y, comparefn.as_ref(), context)
+                compare_array_elements(x, y, comparefn.as_ref(), numeric, context)
             };
 
         // 6. Let sortedList be ? SortIndexedProperties(O, len, SortCompare, read-through-holes).
@@ -3412,6 +3417,7 @@ fn compare_array_elements(
     x: &JsValue,
     y: &JsValue,
     comparefn: Option<&JsObject>,
+    numeric: Option<numeric_comparator::Numeric>,
     context: &mut Context,
 ) -> JsResult<Ordering> {
     match (x.is_undefined(), y.is_undefined()) {
@@ -3422,6 +3428,13 @@ fn compare_array_elements(
         // 3. If y is undefined, return -1𝔽.
         (false, true) => return Ok(Ordering::Less),
         _ => {}
+    }
+
+    // edge-sandbox patch: what `comparefn`, a recognised numeric comparator, answers for two
+    // numbers (see `numeric_comparator`).
+    if let (Some(numeric), Some(x), Some(y)) = (numeric, x.as_number(), y.as_number()) {
+        crate::budget::charge(numeric_comparator::NUMERIC_COMPARE_FUEL)?;
+        return Ok(numeric.compare(x, y));
     }
 
     // 4. If comparefn is not undefined, then
