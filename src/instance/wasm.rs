@@ -347,11 +347,7 @@ impl WasmEngines {
             limits: init.limits,
             sink: self.sink.clone(),
         };
-        let spare = SPARE.with_borrow_mut(|s| {
-            s.take()
-                .filter(|s| s.limits == init.limits && s.max_bytes == max_bytes)
-        });
-        if let Some(Spare { mut instance, .. }) = spare {
+        if let Some(mut instance) = take_spare(init.limits, max_bytes).await {
             instance.reseed(init.seed, &init.limits)?;
             return Ok(live(instance));
         }
@@ -379,6 +375,39 @@ impl WasmEngines {
     }
 }
 
+/// The spare, if one is ready or about to be: a spare being made is waited for (its timer was
+/// set before ours, and the copy runs on this thread, so waiting costs less than a copy of our
+/// own, which would also run after it).
+async fn take_spare(limits: Limits, max_bytes: u64) -> Option<Instance> {
+    for _ in 0..4 {
+        if let Some(spare) = SPARE.with_borrow_mut(Option::take) {
+            return (spare.limits == limits && spare.max_bytes == max_bytes)
+                .then_some(spare.instance);
+        }
+        if !MAKING_SPARE.get() {
+            return None;
+        }
+        worker::Delay::from(std::time::Duration::ZERO).await;
+    }
+    None
+}
+
+/// Marks a spare as being made until dropped: also when the task making it is dropped unrun.
+struct MakingSpare;
+
+impl MakingSpare {
+    fn start() -> Self {
+        MAKING_SPARE.set(true);
+        Self
+    }
+}
+
+impl Drop for MakingSpare {
+    fn drop(&mut self) {
+        MAKING_SPARE.set(false);
+    }
+}
+
 /// Work for after a response: making the spare for the next one-shot run, when this isolate has
 /// served one and holds no spare. The caller hands it to `waitUntil`.
 pub fn after_response() -> Option<impl std::future::Future<Output = ()>> {
@@ -386,8 +415,9 @@ pub fn after_response() -> Option<impl std::future::Future<Output = ()>> {
         return None;
     }
     let pristine = PRISTINE.with_borrow(Clone::clone)?;
-    MAKING_SPARE.set(true);
+    let making = MakingSpare::start();
     Some(async move {
+        let _making = making;
         // A timer, not a microtask: the response goes out before the copy.
         worker::Delay::from(std::time::Duration::ZERO).await;
         if let Ok(instance) = Instance::restore(&pristine.image.0, pristine.max_bytes).await {
@@ -399,7 +429,6 @@ pub fn after_response() -> Option<impl std::future::Future<Output = ()>> {
                 })
             });
         }
-        MAKING_SPARE.set(false);
     })
 }
 
