@@ -144,6 +144,20 @@ for (let i = 0; i < 1e5; i++) {
 }
 [acc.x, acc.y, acc.z, sum]`,
   },
+  {
+    // A spread and Object.assign copy every property under one instruction or call.
+    name: 'object spread + assign',
+    kind: 'object copies',
+    code: `const base = {};
+for (let i = 0; i < 200; i++) base['k' + i] = i;
+let total = 0;
+for (let j = 0; j < 500; j++) {
+  const merged = { ...base, j };
+  const copy = Object.assign({}, merged);
+  total += copy.k199 + copy.j;
+}
+total`,
+  },
   // Extra kinds for the fuel-per-CPU-second table.
   {
     name: 'top-level do-while',

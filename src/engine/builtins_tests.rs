@@ -317,3 +317,43 @@ fn bigint_work_is_charged() {
     );
     assert_out_of("String(7n ** 2000000n)", budget::Exhausted::Fuel);
 }
+
+/// Fuel `code` spends in a realm where `setup` ran first (unmeasured).
+fn fuel_spent(setup: &str, code: &str) -> u64 {
+    const PLENTY: u64 = 1 << 40;
+    let mut ctx = Context::default();
+    ctx.eval(Source::from_bytes(setup)).expect("setup");
+    budget::begin(PLENTY, usize::MAX / 2);
+    let result = ctx.eval(Source::from_bytes(code));
+    let spent = PLENTY - budget::fuel();
+    assert_eq!(budget::end(), None, "{code}");
+    assert!(result.is_ok(), "{code}: {result:?}");
+    spent
+}
+
+#[test]
+fn copying_or_listing_properties_is_charged_per_property() {
+    // A spread or Object.assign of a large object does a lookup, a read and a definition per
+    // property, under one instruction or call: each property must cost fuel of its own.
+    let object = |n: usize| format!("var o = {{}}; for (let i = 0; i < {n}; i++) o['k' + i] = i");
+    // `Object.keys` and its kin look each key's descriptor up under one call.
+    for (code, per_key) in [
+        ("({ ...o })", budget::COPY_PROPERTY_FUEL),
+        ("Object.assign({}, o)", budget::COPY_PROPERTY_FUEL),
+        ("(({ k0, ...rest }) => rest)(o)", budget::COPY_PROPERTY_FUEL),
+        ("Object.keys(o)", budget::ENUMERATE_KEY_FUEL),
+        ("Object.values(o)", budget::ENUMERATE_KEY_FUEL),
+        ("Object.entries(o)", budget::ENUMERATE_KEY_FUEL),
+    ] {
+        let small = fuel_spent(&object(1), code);
+        let large = fuel_spent(&object(5001), code);
+        assert!(
+            large.saturating_sub(small) >= 5000 * per_key,
+            "{code}: {small} fuel for 1 property, {large} for 5001"
+        );
+    }
+    assert_out_of(
+        "const o = {}; for (let i = 0; i < 1000; i++) o['k' + i] = i; for (;;) ({ ...o })",
+        budget::Exhausted::Fuel,
+    );
+}

@@ -745,6 +745,8 @@ impl JsObject {
 
         // 4. For each element key of ownKeys, do
         for key in own_keys {
+            // edge-sandbox patch: per key (`Object.keys` of a large object is one call).
+            crate::budget::charge(crate::budget::ENUMERATE_KEY_FUEL)?;
             // a. If Type(key) is String, then
             let key_str = match &key {
                 PropertyKey::String(s) => Some(s.clone()),
@@ -921,6 +923,8 @@ impl JsObject {
         // 6. For each element nextKey of keys, do
         let excluded_keys: Vec<PropertyKey> = excluded_keys.into_iter().map(Into::into).collect();
         for key in from.__own_property_keys__(context)? {
+            // edge-sandbox patch: per key (the opcode's weight is flat).
+            crate::budget::charge(crate::budget::COPY_PROPERTY_FUEL)?;
             // a. Let excluded be false.
             let mut excluded = false;
 

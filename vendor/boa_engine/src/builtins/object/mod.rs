@@ -983,6 +983,8 @@ impl OrdinaryObject {
                     from.__own_property_keys__(&mut InternalMethodPropertyContext::new(context))?;
                 // 3.a.iii. For each element nextKey of keys, do
                 for key in keys {
+                    // edge-sandbox patch: per key (the call's weight is flat).
+                    crate::budget::charge(crate::budget::COPY_PROPERTY_FUEL)?;
                     // 3.a.iii.1. Let desc be ? from.[[GetOwnProperty]](nextKey).
 
                     if let Some(desc) = from.__get_own_property__(
