@@ -3430,20 +3430,20 @@ fn compare_array_elements(
         _ => {}
     }
 
-    // edge-sandbox patch: what `comparefn`, a recognised numeric comparator, answers for two
-    // numbers (see `numeric_comparator`).
-    if let (Some(numeric), Some(x), Some(y)) = (numeric, x.as_number(), y.as_number()) {
-        crate::budget::charge(numeric_comparator::NUMERIC_COMPARE_FUEL)?;
-        return Ok(numeric.compare(x, y));
-    }
-
     // 4. If comparefn is not undefined, then
     if let Some(cmp) = comparefn {
-        let args = [x.clone(), y.clone()];
         //     a. Let v be ? ToNumber(? Call(comparefn, undefined, « x, y »)).
-        let v = cmp
-            .call(&JsValue::undefined(), &args, context)?
-            .to_number(context)?;
+        // edge-sandbox patch: for two numbers, a recognised numeric comparator's answer is
+        // their difference (see `numeric_comparator`), computed without the call.
+        let v = match (numeric, x.as_number(), y.as_number()) {
+            (Some(numeric), Some(x), Some(y)) => {
+                crate::budget::charge(numeric_comparator::NUMERIC_COMPARE_FUEL)?;
+                numeric.difference(x, y)
+            }
+            _ => cmp
+                .call(&JsValue::undefined(), &[x.clone(), y.clone()], context)?
+                .to_number(context)?,
+        };
         //     b. If v is NaN, return +0𝔽.
         //     c. Return v.
         return Ok(v.partial_cmp(&0.0).unwrap_or(Ordering::Equal));

@@ -11,8 +11,6 @@
 //! text (comments, default values, destructuring, `async`) is an ordinary comparator. Tested
 //! through the engine in `src/engine/speed_tests.rs`.
 
-use std::cmp::Ordering;
-
 use crate::{JsObject, builtins::function::OrdinaryFunction};
 
 /// Fuel for one comparison the native path makes instead of a call: about what it costs against
@@ -29,14 +27,12 @@ pub(crate) enum Numeric {
 }
 
 impl Numeric {
-    /// What the comparator answers for `x` and `y` (numbers): the sign of the difference, NaN
-    /// counting as equal (`CompareArrayElements`, steps 4.b-c).
-    pub(crate) fn compare(self, x: f64, y: f64) -> Ordering {
-        let v = match self {
+    /// What the comparator returns for `x` and `y` (numbers).
+    pub(crate) fn difference(self, x: f64, y: f64) -> f64 {
+        match self {
             Self::Ascending => x - y,
             Self::Descending => y - x,
-        };
-        v.partial_cmp(&0.0).unwrap_or(Ordering::Equal)
+        }
     }
 }
 
