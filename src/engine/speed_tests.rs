@@ -308,9 +308,13 @@ fn top_level_variables_are_read_and_assigned_through_their_slots() {
         assert_eq!(out.status, Status::Ok, "{code}: {:?}", out.error);
         out.usage.fuel
     };
-    let empty = fuel("var x = 1; var y = 0; for (let i = 0; i < 10000; i++) {}");
-    let copy = fuel("var x = 1; var y = 0; for (let i = 0; i < 10000; i++) { y = x }");
-    let bump = fuel("var x = 1; var y = 0; for (let i = 0; i < 10000; i++) { x++; y += x }");
+    //
+    // Each loop also reads `globalThis`, an object, so that its globals are not held in
+    // registers (`promote.rs`) and every access takes the path measured here.
+    let empty = fuel("var x = 1; var y = 0; for (let i = 0; i < 10000; i++) { globalThis }");
+    let copy = fuel("var x = 1; var y = 0; for (let i = 0; i < 10000; i++) { globalThis; y = x }");
+    let bump =
+        fuel("var x = 1; var y = 0; for (let i = 0; i < 10000; i++) { globalThis; x++; y += x }");
     // Four cached accesses in the second loop (17 fuel in all); looked up in full, 49.
     assert!(
         (copy - empty) / 10_000 <= 8,
@@ -323,7 +327,9 @@ fn top_level_variables_are_read_and_assigned_through_their_slots() {
         (bump - empty) / 10_000
     );
     assert_eq!(
-        value("var x = 1; var y = 0; for (let i = 0; i < 10000; i++) { x++; y += x } [x, y]"),
+        value(
+            "var x = 1; var y = 0; for (let i = 0; i < 10000; i++) { globalThis; x++; y += x } [x, y]"
+        ),
         json!([10_001, 50_015_000])
     );
 }
@@ -856,4 +862,172 @@ fn sorting_numbers_with_a_numeric_comparator_costs_a_fraction_of_calling_it() {
             "{comparator}: {spent} fuel, the called comparator {called}"
         );
     }
+}
+
+// Globals held in registers by simple loops (vendor/boa_engine/src/bytecompiler/promote.rs).
+
+/// The fuel one cell spends in a fresh engine; the cell must succeed.
+fn fuel_of(code: &str) -> u64 {
+    let out = engine().execute(code, 0.0);
+    assert_eq!(out.status, Status::Ok, "{code}: {:?}", out.error);
+    out.usage.fuel
+}
+
+/// A program as the body of an arrow function called at once (bench/programs.mjs's shape).
+fn in_function(code: &str) -> String {
+    let (init, last) = code.rsplit_once('\n').expect("a program of several lines");
+    format!("(() => {{\n{init}\nreturn {last};\n}})()")
+}
+
+#[test]
+fn a_top_level_loop_spends_the_fuel_of_the_same_loop_in_a_function() {
+    // Fuel counts weighted instructions. With its globals in registers a top-level loop runs
+    // the in-function loop's instructions, plus a check before and a write-back after; reading
+    // and assigning them on the global object made it spend about twice as much.
+    for code in [
+        "let i = 0;\ndo { i++ } while (i < 1e5);\ni",
+        "let s = 0;\nfor (let i = 0; i < 1e5; i++) s += i;\ns",
+        "let s = '';\nfor (let i = 0; i < 1e4; i++) s += i + ',';\ns.length",
+        "let t = '';\nfor (var i = 0; i < 1e4; i++) t += `${i},`;\nt.length",
+        "let a = 0, b = 1, n = 0;\nwhile (b < 1e300) { const t = a + b; a = b; b = t; n++ }\n[n, a > 1e299]",
+    ] {
+        let (top, inner) = (fuel_of(code), fuel_of(&in_function(code)));
+        assert_eq!(value(code), value(&in_function(code)), "{code}");
+        assert!(
+            top <= inner + inner / 20 + 50,
+            "top level {top} fuel, in a function {inner}: {code}"
+        );
+    }
+}
+
+#[test]
+fn loops_over_globals_leave_the_values_node_does() {
+    // Expected values are what Node prints for the same cells.
+    assert_eq!(
+        value("let i = 0; do { i++ } while (i < 1000); [i, globalThis.i]"),
+        json!([1000, 1000])
+    );
+    // The completion value of a loop is its body's last.
+    assert_eq!(value("let c = 0; while (c < 3) { c++ }"), json!(2));
+    assert_eq!(
+        value("let x = 0; while (true) { x++; if (x >= 7) break; } x"),
+        json!(7)
+    );
+    assert_eq!(
+        value("let tot = 0; for (let a = 0; a < 10; a++) for (let b = 0; b < 10; b++) { if (b > a) continue; tot += a * b } tot"),
+        json!(1155)
+    );
+    // A block's `let` of the same name is the block's, not the global.
+    assert_eq!(
+        value("let q = 100; let acc = 0; for (let k = 0; k < 3; k++) { let q = k * 2; acc += q } [q, acc]"),
+        json!([100, 6])
+    );
+    assert_eq!(
+        value("let n = 0, s = '', t = 0; for (let k = 0; k < 5; k++) { n = (n << 1 | k & 1) ^ 3; s += typeof n + (k % 2 ? 'a' : 'b'); t = n > 4 && k || -1; void k } [n, s, t]"),
+        json!([43, "numberbnumberanumberbnumberanumberb", 4])
+    );
+    // `var` in the loop, and template literals of primitives.
+    assert_eq!(
+        value("for (var vi = 0; vi < 5; vi++) { var sq = vi * vi } [vi, sq, globalThis.sq]"),
+        json!([5, 16, 16])
+    );
+    assert_eq!(
+        value("let out = ''; for (let k = 0; k < 3; k++) out += `${k}:${k % 2 === 0}|`; out"),
+        json!("0:true|1:false|2:true|")
+    );
+    // Functions read the globals a loop wrote, in the same cell and in later ones.
+    assert_eq!(
+        cells(&[
+            "let gv = 0; const readGv = () => gv",
+            "for (let k = 0; k < 10; k++) gv += k; [gv, readGv()]"
+        ]),
+        json!([45, 45])
+    );
+}
+
+#[test]
+fn a_loop_left_by_an_exception_writes_its_globals_back_first() {
+    assert_eq!(
+        value(
+            "let n = 0; try { for (;;) { n++; if (n === 5) throw 'stop' } } catch (e) { [n, e] }"
+        ),
+        json!([5, "stop"])
+    );
+    // An operator's own TypeError (BigInt and Number mixed; a Symbol made a string).
+    assert_eq!(
+        value("let b = 1n, m = 0; try { while (true) { m++; if (m > 3) b + 1 } } catch (e) { [m, e.name] }"),
+        json!([4, "TypeError"])
+    );
+    assert_eq!(
+        value("let sy = Symbol('s'), cnt = 0; try { for (;;) { cnt++; sy + '' } } catch (e) { [cnt, e.name, globalThis.cnt] }"),
+        json!([1, "TypeError", 1])
+    );
+    assert_eq!(
+        value("let sy2 = Symbol(), c2 = 0; try { for (;;) { c2++; `${sy2}` } } catch (e) { [c2, e.name] }"),
+        json!([1, "TypeError"])
+    );
+    // Thrown out of the cell: the error is the cell's, the globals stand.
+    let mut e = engine();
+    let out = e.execute(
+        "let w = 0; while (true) { w += 2; if (w > 9) throw w }",
+        0.0,
+    );
+    assert_eq!(out.status, Status::Error);
+    let out = e.execute("w", 0.0);
+    assert_eq!(out.value, json!(10));
+}
+
+#[test]
+fn loops_whose_globals_cannot_be_held_run_as_compiled() {
+    // A getter runs at every read.
+    assert_eq!(
+        value("let reads = 0; Object.defineProperty(globalThis, 'g', { get() { reads++; return 1 }, configurable: true }); let t = 0; for (let k = 0; k < 10; k++) t += g; [t, reads]"),
+        json!([10, 10])
+    );
+    // An object's valueOf runs at every use, and sees the loop's other globals as they are.
+    assert_eq!(
+        value("let n = 0; const o = { valueOf() { return n } }; let t = 0; for (n = 0; n < 4; n++) t += o; [t, n]"),
+        json!([6, 4])
+    );
+    // Read-only: assignments are ignored (sloppy) or throw (a constant of an earlier cell).
+    assert_eq!(
+        value("Object.defineProperty(globalThis, 'ro', { value: 1, writable: false, configurable: true }); for (let k = 0; k < 3; k++) ro++; ro"),
+        json!(1)
+    );
+    assert_eq!(
+        cells(&[
+            "const k1 = 1",
+            "try { for (let j = 0; j < 3; j++) k1++; 'assigned' } catch (e) { e.message }"
+        ]),
+        json!("Assignment to constant variable.")
+    );
+    // Undeclared: assigning creates the global, reading throws.
+    assert_eq!(
+        value("for (let k = 0; k < 3; k++) fresh = k; fresh"),
+        json!(2)
+    );
+    assert_eq!(
+        value("try { for (let k = 0; k < 3; k++) missing + 1; 'ran' } catch (e) { e.name }"),
+        json!("ReferenceError")
+    );
+    // A global deleted or redefined between two runs of the same loop.
+    assert_eq!(
+        value("let r = []; globalThis.h = 1; for (let pass = 0; pass < 2; pass++) { for (let k = 0; k < 3; k++) h += k; r.push(h); Object.defineProperty(globalThis, 'h', { get() { return 100 }, set(v) {}, configurable: true }) } r"),
+        json!([4, 100])
+    );
+}
+
+#[test]
+fn an_endless_loop_over_globals_still_stops_at_the_fuel_limit() {
+    let mut e = Engine::new(
+        42,
+        Limits {
+            fuel: 2_000_000,
+            ..Limits::default()
+        },
+    )
+    .expect("engine");
+    let out = e.execute("let z = 0; for (;;) z++", 0.0);
+    assert_eq!(out.status, Status::Limit);
+    assert_eq!(out.error.and_then(|e| e.limit).as_deref(), Some("fuel"));
 }

@@ -29,6 +29,7 @@ mod function;
 mod generator;
 mod jump_control;
 mod module;
+mod promote;
 mod register;
 mod statement;
 mod utils;
@@ -535,6 +536,11 @@ pub struct ByteCompiler<'ctx> {
     /// Avoids repeated `GetName` environment lookups for immutable bindings.
     const_binding_cache: FxHashMap<BindingLocator, u32>,
 
+    /// edge-sandbox patch: global names held in registers by the loop being compiled, and
+    /// whether loops are compiled without that (see `promote.rs`).
+    promoted_globals: FxHashMap<BindingLocator, u32>,
+    promotion_off: bool,
+
     jump_info: Vec<JumpControlInfo>,
 
     /// Used to handle exception throws that escape the async function types.
@@ -670,6 +676,8 @@ impl<'ctx> ByteCompiler<'ctx> {
             names_map: FxHashMap::default(),
             bindings_map: FxHashMap::default(),
             const_binding_cache: FxHashMap::default(),
+            promoted_globals: FxHashMap::default(),
+            promotion_off: false,
             jump_info: Vec::new(),
             async_handler: None,
             json_parse,
@@ -757,6 +765,10 @@ impl<'ctx> ByteCompiler<'ctx> {
     #[inline]
     pub(crate) fn get_binding(&mut self, binding: &IdentifierReference) -> BindingKind {
         if binding.is_global_object() {
+            // edge-sandbox patch: a global held in a register by a loop (`promote.rs`).
+            if let Some(register) = self.promoted_register(&binding.locator()) {
+                return BindingKind::Local(Some(register));
+            }
             if let Some(index) = self.bindings_map.get(&binding.locator()) {
                 return BindingKind::Global(*index);
             }
@@ -784,6 +796,10 @@ impl<'ctx> ByteCompiler<'ctx> {
     #[inline]
     pub(crate) fn insert_binding(&mut self, binding: IdentifierReference) -> BindingKind {
         if binding.is_global_object() {
+            // edge-sandbox patch: a global held in a register by a loop (`promote.rs`).
+            if let Some(register) = self.promoted_register(&binding.locator()) {
+                return BindingKind::Local(Some(register));
+            }
             if let Some(index) = self.bindings_map.get(&binding.locator()) {
                 return BindingKind::Global(*index);
             }

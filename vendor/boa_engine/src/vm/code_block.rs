@@ -534,6 +534,14 @@ impl CodeBlock {
             } => {
                 format!("dst:{dst}, binding_index:{binding_index}, ic_index:{ic_index}")
             }
+            Instruction::PromoteGlobal {
+                dst,
+                ok,
+                binding_index,
+                writable,
+            } => {
+                format!("dst:{dst}, ok:{ok}, binding_index:{binding_index}, writable:{writable}")
+            }
             Instruction::DefineOwnPropertyByName {
                 object,
                 value,
@@ -932,8 +940,7 @@ impl CodeBlock {
             | Instruction::Reserved55
             | Instruction::Reserved56
             | Instruction::Reserved57
-            | Instruction::Reserved58
-            | Instruction::Reserved59 => unreachable!("Reserved opcodes are unreachable"),
+            | Instruction::Reserved58 => unreachable!("Reserved opcodes are unreachable"),
         }
     }
 }

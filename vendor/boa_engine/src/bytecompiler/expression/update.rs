@@ -43,11 +43,13 @@ impl ByteCompiler<'_> {
                 // so when dst==src the new value wins.
                 //
                 // Skip for const bindings — they must fall through to emit ThrowMutateImmutable.
-                if is_lexical
-                    && compiler
-                        .lexical_scope
-                        .set_mutable_binding(name.clone())
-                        .is_ok()
+                // edge-sandbox patch: a global held in a register by a loop too (`promote.rs`).
+                if (compiler.is_promoted(&binding)
+                    || (is_lexical
+                        && compiler
+                            .lexical_scope
+                            .set_mutable_binding(name.clone())
+                            .is_ok()))
                     && let BindingKind::Local(Some(local_reg)) = &index
                 {
                     let local_op = (*local_reg).into();

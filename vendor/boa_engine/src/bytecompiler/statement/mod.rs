@@ -19,7 +19,10 @@ impl ByteCompiler<'_> {
             Statement::Var(var) => self.compile_var_decl(var),
             Statement::If(node) => self.compile_if(node, use_expr),
             Statement::ForLoop(for_loop) => {
-                self.compile_for_loop(for_loop, None, use_expr);
+                // edge-sandbox patch: see `promote.rs`.
+                if !self.compile_loop_with_promoted_globals(node, use_expr) {
+                    self.compile_for_loop(for_loop, None, use_expr);
+                }
             }
             Statement::ForInLoop(for_in_loop) => {
                 self.compile_for_in_loop(for_in_loop, None, use_expr);
@@ -28,10 +31,16 @@ impl ByteCompiler<'_> {
                 self.compile_for_of_loop(for_of_loop, None, use_expr);
             }
             Statement::WhileLoop(while_loop) => {
-                self.compile_while_loop(while_loop, None, use_expr);
+                // edge-sandbox patch: see `promote.rs`.
+                if !self.compile_loop_with_promoted_globals(node, use_expr) {
+                    self.compile_while_loop(while_loop, None, use_expr);
+                }
             }
             Statement::DoWhileLoop(do_while_loop) => {
-                self.compile_do_while_loop(do_while_loop, None, use_expr);
+                // edge-sandbox patch: see `promote.rs`.
+                if !self.compile_loop_with_promoted_globals(node, use_expr) {
+                    self.compile_do_while_loop(do_while_loop, None, use_expr);
+                }
             }
             Statement::Block(block) => {
                 self.compile_block(block, use_expr);

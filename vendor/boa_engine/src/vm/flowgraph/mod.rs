@@ -191,6 +191,7 @@ impl CodeBlock {
                 | Instruction::PutLexicalValue { .. }
                 | Instruction::GetName { .. }
                 | Instruction::GetNameGlobal { .. }
+                | Instruction::PromoteGlobal { .. }
                 | Instruction::GetLocator { .. }
                 | Instruction::GetNameAndLocator { .. }
                 | Instruction::GetNameOrUndefined { .. }
@@ -432,8 +433,7 @@ impl CodeBlock {
                 | Instruction::Reserved55
                 | Instruction::Reserved56
                 | Instruction::Reserved57
-                | Instruction::Reserved58
-                | Instruction::Reserved59 => unreachable!("Reserved opcodes are unreachable"),
+                | Instruction::Reserved58 => unreachable!("Reserved opcodes are unreachable"),
             }
         }
 

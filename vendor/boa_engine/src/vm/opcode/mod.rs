@@ -1096,6 +1096,18 @@ generate_opcodes! {
     ///   - Output: dst
     GetNameGlobal { dst: RegisterOperand, binding_index: IndexOperand, ic_index: IndexOperand },
 
+    /// edge-sandbox patch: load a global name into a register for a loop that holds it there
+    /// (`bytecompiler/promote.rs`), or store `false` in `ok` if it cannot be held: it must be an
+    /// own data property of an ordinary global object (writable, if `writable` is 1), resolved
+    /// as compiled, holding a primitive.
+    ///
+    /// - Operands:
+    ///   - binding_index: `IndexOperand`
+    ///   - writable: `IndexOperand`
+    /// - Registers:
+    ///   - Output: dst, ok
+    PromoteGlobal { dst: RegisterOperand, ok: RegisterOperand, binding_index: IndexOperand, writable: IndexOperand },
+
     /// Find a binding on the environment and set the `current_binding` of the current frame.
     ///
     /// - Operands:
@@ -2297,8 +2309,6 @@ generate_opcodes! {
     Reserved57 => Reserved,
     /// Reserved [`Opcode`].
     Reserved58 => Reserved,
-    /// Reserved [`Opcode`].
-    Reserved59 => Reserved,
     /// Declare `var` type variable during eval declaration instantiation.
     ///
     /// - Operands:

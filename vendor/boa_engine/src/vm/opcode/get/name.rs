@@ -132,6 +132,37 @@ impl Operation for GetNameGlobal {
     const COST: u8 = 4;
 }
 
+/// edge-sandbox patch: `PromoteGlobal` implements the Opcode Operation for
+/// `Opcode::PromoteGlobal` (see `bytecompiler/promote.rs`).
+///
+/// Operation:
+///  - Load a global data property holding a primitive into dst, or store `false` in ok.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PromoteGlobal;
+
+impl PromoteGlobal {
+    #[inline(always)]
+    pub(crate) fn operation(
+        (dst, ok, index, writable): (RegisterOperand, RegisterOperand, IndexOperand, IndexOperand),
+        context: &mut Context,
+    ) {
+        let writable = u32::from(writable) != 0;
+        let value = crate::environments::current_global_slot(context, usize::from(index), writable)
+            .map(|(global, slot)| global.borrow().properties().storage[slot].clone())
+            .filter(|value| !value.is_object());
+        match value {
+            Some(value) => context.vm.set_register(dst.into(), value),
+            None => context.vm.set_register(ok.into(), JsValue::from(false)),
+        }
+    }
+}
+
+impl Operation for PromoteGlobal {
+    const NAME: &'static str = "PromoteGlobal";
+    const INSTRUCTION: &'static str = "INST - PromoteGlobal";
+    const COST: u8 = 2;
+}
+
 /// `GetLocator` implements the Opcode Operation for `Opcode::GetLocator`
 ///
 /// Operation:
