@@ -1031,3 +1031,62 @@ fn an_endless_loop_over_globals_still_stops_at_the_fuel_limit() {
     assert_eq!(out.status, Status::Limit);
     assert_eq!(out.error.and_then(|e| e.limit).as_deref(), Some("fuel"));
 }
+
+// Calls: a `return` sets the return value without the stack, and plain parameters are read
+// straight into their registers (vendor/boa_engine/src/bytecompiler/statement/mod.rs,
+// declarations.rs).
+
+#[test]
+fn returns_and_parameters_keep_their_semantics() {
+    // Each cell with what Node prints for it.
+    let cases = [
+        // Returns leaving block environments, finally blocks, iterators and labelled loops.
+        ("function r1(x) { { let y = x * 2; const f = () => y; return f() + 1; } } r1(5)", json!(11)),
+        ("function r2(x) { try { return x + 1 } finally { x = 100 } } r2(5)", json!(6)),
+        ("function r2b() { try { return 1 } finally { return 2 } } r2b()", json!(2)),
+        ("function r3(xs) { for (const v of xs) { if (v > 1) return v } return -1 } [r3([1, 2, 3]), r3([0])]", json!([2, -1])),
+        ("function lbl(n) { outer: for (let i = 0; i < 3; i++) { for (let j = 0; j < 3; j++) { if (i * j === n) return [i, j] } } return null } [lbl(2), lbl(7)]", json!([[1, 2], null])),
+        ("function* g(x) { yield x; return x + 1 } const it = g(1); JSON.stringify([it.next(), it.next(), it.next()])", json!(r#"[{"value":1,"done":false},{"value":2,"done":true},{"done":true}]"#)),
+        ("async function a(x) { return x * 3 } a(4)", json!(12)),
+        ("const arrow = (n) => { if (n > 0) { return n * 2 } return -n }; [arrow(3), arrow(-4)]", json!([6, 4])),
+        // Constructors: a returned object replaces `this`; a derived one may not return 5.
+        ("function Base() { return { a: 1 } } new Base().a", json!(1)),
+        ("class K { constructor(v) { this.v = v } } class D extends K { constructor() { super(1); return 5 } } let msg; try { new D() } catch (e) { msg = e.name } msg", json!("TypeError")),
+        // Parameters: duplicates, defaults, mapped and unmapped arguments, closures, rest,
+        // missing arguments, the temporal dead zone of a later parameter, reassignment.
+        ("function p1(a, a) { return a } p1(1, 2)", json!(2)),
+        ("function p2(a, b = a + 1) { return [a, b] } p2(1)", json!([1, 2])),
+        ("function p3(a) { arguments[0] = 9; return a } p3(1)", json!(9)),
+        ("function p4(a) { 'use strict'; arguments[0] = 9; return a } p4(1)", json!(1)),
+        ("function p5(a) { return () => a++ } const inc = p5(1); inc(); inc()", json!(2)),
+        ("function p6(a, ...rest) { return [a, rest.length] } p6(1, 2, 3)", json!([1, 2])),
+        ("function p7(a, b) { return [a, b === undefined] } p7(1)", json!([1, true])),
+        ("function p8(a = b, b) { return [a, b] } let p8r; try { p8() } catch (e) { p8r = e.name } [p8r, p8(1, 2)]", json!(["ReferenceError", [1, 2]])),
+        ("function p9(a, b) { a = a + b; return a } [p9(1, 2), p9('x', 'y')]", json!([3, "xy"])),
+    ];
+    let mut e = engine();
+    for (cell, expected) in cases {
+        let out = e.execute(cell, 0.0);
+        assert_eq!(out.status, Status::Ok, "{cell}: {:?}", out.error);
+        assert_eq!(out.value, expected, "{cell}");
+    }
+}
+
+#[test]
+fn a_call_and_its_return_take_the_instructions_they_need() {
+    // Per call of `id(i)` in a loop: the caller's `PushFromRegister` x3 (this, function,
+    // argument), `GetNameGlobal id`, `Call`, `PopIntoRegister`; the callee's `GetArgument`
+    // (straight into the parameter's register), `SetAccumulator`, `CheckReturn`, `Return`.
+    // A temporary for the parameter and the return value through the stack cost 3 more.
+    let fuel = |code: &str| {
+        let out = engine().execute(code, 0.0);
+        assert_eq!(out.status, Status::Ok, "{code}: {:?}", out.error);
+        out.usage.fuel
+    };
+    let calls =
+        fuel("function id(n) { return n } (() => { let s = 0; for (let i = 0; i < 1e4; i++) s = id(i); return s })()");
+    let none = fuel("function id(n) { return n } (() => { let s = 0; for (let i = 0; i < 1e4; i++) s = i; return s })()");
+    let per_call = (calls - none) as f64 / 1e4;
+    // Their fuel (`OPCODE_FUEL`): 2 x3, 2, 3, 2 and 2, 2, 3, 4.
+    assert!(per_call < 24.5, "{per_call} fuel per call, not 24");
+}

@@ -1,4 +1,4 @@
-use super::{BindingAccessOpcode, ToJsString};
+use super::{BindingAccessOpcode, BindingKind, ToJsString};
 use crate::{
     Context, JsNativeError, JsResult, SpannedSourceText,
     bytecompiler::{ByteCompiler, FunctionCompiler, FunctionSpec, NodeKind},
@@ -1043,6 +1043,23 @@ impl ByteCompiler<'_> {
         // 26. Else,
         //    a. Perform ? IteratorBindingInitialization of formals with arguments iteratorRecord and env.
         for (i, parameter) in formals.as_ref().iter().enumerate() {
+            // edge-sandbox patch: a plain parameter held in a register is read straight into
+            // it, instead of into a temporary moved there (one `Move` per parameter per call).
+            if let (false, None, Binding::Identifier(ident)) = (
+                parameter.is_rest_param(),
+                parameter.variable().init(),
+                parameter.variable().binding(),
+            ) {
+                let ident = ident.to_js_string(self.interner());
+                let binding = self.lexical_scope.get_identifier_reference(ident);
+                if binding.local()
+                    && let BindingKind::Local(Some(register)) = self.insert_binding(binding)
+                {
+                    self.bytecode
+                        .emit_get_argument((i as u32).into(), register.into());
+                    continue;
+                }
+            }
             let value = self.register_allocator.alloc();
             if parameter.is_rest_param() {
                 self.bytecode.emit_rest_parameter_init(value.variable());

@@ -86,6 +86,17 @@ impl ByteCompiler<'_> {
                         self.register_allocator.dealloc(resume_kind);
                         self.push_from_register(&value);
                         self.register_allocator.dealloc(value);
+                    } else if self.return_only_pops_environments() {
+                        // edge-sandbox patch: nothing runs between the expression and the
+                        // return but popping environments, which leaves the accumulator alone:
+                        // set it here instead of passing the value through the stack (a
+                        // `PushFromRegister`/`PopIntoRegister` pair on every call's return).
+                        let value = self.register_allocator.alloc();
+                        self.compile_expr(expr, &value);
+                        self.bytecode.emit_set_accumulator(value.variable());
+                        self.register_allocator.dealloc(value);
+                        self.r#return(false);
+                        return;
                     } else {
                         self.compile_expr_to_stack(expr);
                     }
@@ -121,6 +132,14 @@ impl ByteCompiler<'_> {
             actions,
         )
         .perform_actions(Self::DUMMY_ADDRESS, self);
+    }
+
+    /// edge-sandbox patch: whether a `return` here only pops environments on its way out (no
+    /// `finally` to run, no iterator to close).
+    fn return_only_pops_environments(&self) -> bool {
+        self.return_jump_record_actions()
+            .iter()
+            .all(|action| matches!(action, JumpRecordAction::PopEnvironments { .. }))
     }
 
     fn return_jump_record_actions(&self) -> Vec<JumpRecordAction> {
