@@ -19,6 +19,17 @@ fn engine_with_memory(memory_bytes: u64) -> Engine {
     .expect("engine")
 }
 
+fn engine_with_fuel(fuel: u64) -> Engine {
+    Engine::new(
+        42,
+        Limits {
+            fuel,
+            ..Limits::default()
+        },
+    )
+    .expect("engine")
+}
+
 /// Runs the cells in one session and returns the last one's value; every cell must succeed.
 fn cells(code: &[&str]) -> Value {
     let mut e = engine();
@@ -303,11 +314,7 @@ fn top_level_variables_are_read_and_assigned_through_their_slots() {
     // Fuel shows which path ran: the cached read and assignment spend 2 and 3, the full lookups
     // 8 more each (`NAME_LOOKUP_FUEL`). A fast path that silently stopped applying (as the Wasm
     // build's did when it compared vtable addresses) shows here as 16 more per iteration.
-    let fuel = |code: &str| {
-        let out = engine().execute(code, 0.0);
-        assert_eq!(out.status, Status::Ok, "{code}: {:?}", out.error);
-        out.usage.fuel
-    };
+    let fuel = fuel_of;
     //
     // Each loop also reads `globalThis`, an object, so that its globals are not held in
     // registers (`promote.rs`) and every access takes the path measured here.
@@ -358,14 +365,7 @@ const APPEND_1E5: &str = "let s = ''; for (let i = 0; i < 1e5; i++) s += i + ','
 
 #[test]
 fn appending_1e5_parts_is_linear() {
-    let mut e = Engine::new(
-        42,
-        Limits {
-            fuel: 2_000_000_000,
-            ..Limits::default()
-        },
-    )
-    .expect("engine");
+    let mut e = engine_with_fuel(2_000_000_000);
     let started = std::time::Instant::now();
     let out = e.execute(&format!("{APPEND_1E5}.split(',').length"), 0.0);
     eprintln!(
@@ -1019,14 +1019,7 @@ fn loops_whose_globals_cannot_be_held_run_as_compiled() {
 
 #[test]
 fn an_endless_loop_over_globals_still_stops_at_the_fuel_limit() {
-    let mut e = Engine::new(
-        42,
-        Limits {
-            fuel: 2_000_000,
-            ..Limits::default()
-        },
-    )
-    .expect("engine");
+    let mut e = engine_with_fuel(2_000_000);
     let out = e.execute("let z = 0; for (;;) z++", 0.0);
     assert_eq!(out.status, Status::Limit);
     assert_eq!(out.error.and_then(|e| e.limit).as_deref(), Some("fuel"));
@@ -1078,11 +1071,7 @@ fn a_call_and_its_return_take_the_instructions_they_need() {
     // argument), `GetNameGlobal id`, `Call`, `PopIntoRegister`; the callee's `GetArgument`
     // (straight into the parameter's register), `SetAccumulator`, `CheckReturn`, `Return`.
     // A temporary for the parameter and the return value through the stack cost 3 more.
-    let fuel = |code: &str| {
-        let out = engine().execute(code, 0.0);
-        assert_eq!(out.status, Status::Ok, "{code}: {:?}", out.error);
-        out.usage.fuel
-    };
+    let fuel = fuel_of;
     let calls =
         fuel("function id(n) { return n } (() => { let s = 0; for (let i = 0; i < 1e4; i++) s = id(i); return s })()");
     let none = fuel("function id(n) { return n } (() => { let s = 0; for (let i = 0; i < 1e4; i++) s = i; return s })()");
