@@ -407,15 +407,19 @@ macro_rules! generate_opcodes {
             )*
         }
 
-        type OpcodeHandler = fn(&mut Context, usize) -> ControlFlow<CompletionRecord>;
-
-        pub(crate) const OPCODE_HANDLERS: [OpcodeHandler; 256] = {
-            [
-                $(
-                    pastey::paste! { [<handle_ $Variant:snake>] },
-                )*
-            ]
-        };
+        /// edge-sandbox patch: runs the instruction at `pc` by a `match` on its opcode, so that
+        /// the handlers are inlined into one jump table (`br_table` in Wasm) instead of each
+        /// being an indirect call through a table of function pointers (`call_indirect`).
+        #[inline(always)]
+        pub(crate) fn dispatch(opcode: Opcode, context: &mut Context, pc: usize) -> ControlFlow<CompletionRecord> {
+            pastey::paste! {
+                match opcode {
+                    $(
+                        Opcode::$Variant => [<handle_ $Variant:snake>](context, pc),
+                    )*
+                }
+            }
+        }
 
         /// edge-sandbox patch: the fuel each instruction spends (`budget::tick`): Boa's own
         /// per-opcode cost estimate, at least 1, so that fuel follows CPU time more closely
