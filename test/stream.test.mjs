@@ -70,8 +70,8 @@ describe('exec with Accept: text/event-stream', () => {
 
   test('the first line arrives while the cell still computes, long before the result', async () => {
     const id = await newSession({ limits: { fuel: 1_500_000_000 } });
-    // 2e7 iterations: about 280M fuel, several seconds on any machine measured so far (75-128M
-    // fuel per second on the fastest), so that the cell outlasts the 1 s keepalive interval.
+    // 2e7 iterations: over 3 s on any machine measured so far, so that the cell outlasts the
+    // 1 s keepalive interval.
     const code = `console.log('started');
       let s = 0; for (let i = 0; i < 2e7; i++) { s += i % 7 }
       console.log('done'); s`;
