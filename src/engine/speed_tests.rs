@@ -5,29 +5,25 @@ use super::*;
 use serde_json::{json, Value};
 
 fn engine() -> Engine {
-    Engine::new(42, Limits::default()).expect("engine")
+    engine_with(Limits::default())
+}
+
+fn engine_with(limits: Limits) -> Engine {
+    Engine::new(42, limits).expect("engine")
 }
 
 fn engine_with_memory(memory_bytes: u64) -> Engine {
-    Engine::new(
-        42,
-        Limits {
-            memory_bytes,
-            ..Limits::default()
-        },
-    )
-    .expect("engine")
+    engine_with(Limits {
+        memory_bytes,
+        ..Limits::default()
+    })
 }
 
 fn engine_with_fuel(fuel: u64) -> Engine {
-    Engine::new(
-        42,
-        Limits {
-            fuel,
-            ..Limits::default()
-        },
-    )
-    .expect("engine")
+    engine_with(Limits {
+        fuel,
+        ..Limits::default()
+    })
 }
 
 /// Runs the cells in one session and returns the last one's value; every cell must succeed.

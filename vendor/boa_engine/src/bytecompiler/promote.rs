@@ -221,7 +221,7 @@ impl Scan<'_> {
 impl ByteCompiler<'_> {
     /// Whether `binding` is a global name held in a register by the loop being compiled.
     pub(crate) fn is_promoted(&self, binding: &IdentifierReference) -> bool {
-        !self.in_with && self.promoted_globals.contains_key(&binding.locator())
+        self.promoted_register(&binding.locator()).is_some()
     }
 
     /// The register holding a promoted global, if `locator` is one.
@@ -248,20 +248,26 @@ impl ByteCompiler<'_> {
             uses: Vec::new(),
         };
         let scope = self.lexical_scope.clone();
-        if !scan.statement(stmt, &scope) || scan.uses.is_empty() || scan.uses.len() > MAX_PROMOTED {
+        // `Scan::name` fails past `MAX_PROMOTED` names.
+        if !scan.statement(stmt, &scope) || scan.uses.is_empty() {
             return false;
         }
         let uses = scan.uses;
+        // Each name's binding index, before anything is emitted.
+        let mut indices = Vec::with_capacity(uses.len());
+        for u in &uses {
+            let BindingKind::Global(binding_index) = self.get_binding(&u.reference) else {
+                return false;
+            };
+            indices.push(binding_index);
+        }
 
         // The check: every name a primitive in a (writable) own data property.
         let ok = self.register_allocator.alloc();
         self.bytecode.emit_store_true(ok.variable());
-        let mut promoted: Vec<(BindingKind, Register, bool)> = Vec::with_capacity(uses.len());
-        for u in uses {
-            let index = self.get_binding(&u.reference);
-            let BindingKind::Global(binding_index) = index else {
-                unreachable!("a global object binding compiles to BindingKind::Global");
-            };
+        let mut promoted: Vec<(BindingKind, Register, bool)> = Vec::with_capacity(indices.len());
+        for (u, binding_index) in uses.into_iter().zip(indices) {
+            let index = BindingKind::Global(binding_index);
             let register = self.register_allocator.alloc();
             self.bytecode.emit_promote_global(
                 register.variable(),

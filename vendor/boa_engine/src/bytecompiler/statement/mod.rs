@@ -15,14 +15,19 @@ mod with;
 impl ByteCompiler<'_> {
     /// Compiles a [`Statement`] `boa_ast` node.
     pub fn compile_stmt(&mut self, node: &Statement, use_expr: bool, root_statement: bool) {
+        // edge-sandbox patch: a loop may hold its globals in registers (`promote.rs`).
+        if matches!(
+            node,
+            Statement::ForLoop(_) | Statement::WhileLoop(_) | Statement::DoWhileLoop(_)
+        ) && self.compile_loop_with_promoted_globals(node, use_expr)
+        {
+            return;
+        }
         match node {
             Statement::Var(var) => self.compile_var_decl(var),
             Statement::If(node) => self.compile_if(node, use_expr),
             Statement::ForLoop(for_loop) => {
-                // edge-sandbox patch: see `promote.rs`.
-                if !self.compile_loop_with_promoted_globals(node, use_expr) {
-                    self.compile_for_loop(for_loop, None, use_expr);
-                }
+                self.compile_for_loop(for_loop, None, use_expr);
             }
             Statement::ForInLoop(for_in_loop) => {
                 self.compile_for_in_loop(for_in_loop, None, use_expr);
@@ -31,16 +36,10 @@ impl ByteCompiler<'_> {
                 self.compile_for_of_loop(for_of_loop, None, use_expr);
             }
             Statement::WhileLoop(while_loop) => {
-                // edge-sandbox patch: see `promote.rs`.
-                if !self.compile_loop_with_promoted_globals(node, use_expr) {
-                    self.compile_while_loop(while_loop, None, use_expr);
-                }
+                self.compile_while_loop(while_loop, None, use_expr);
             }
             Statement::DoWhileLoop(do_while_loop) => {
-                // edge-sandbox patch: see `promote.rs`.
-                if !self.compile_loop_with_promoted_globals(node, use_expr) {
-                    self.compile_do_while_loop(do_while_loop, None, use_expr);
-                }
+                self.compile_do_while_loop(do_while_loop, None, use_expr);
             }
             Statement::Block(block) => {
                 self.compile_block(block, use_expr);
