@@ -11,10 +11,12 @@
 //!   persist and can be redeclared. The rewrite never adds or removes lines, so error positions
 //!   stay those of the user's code.
 //! - Cells with top-level `await` run in an async arrow function whose body is wrapped in
-//!   `with (scope)`, where `scope` is a Proxy of `globalThis` that claims exactly the cell's
-//!   top-level names. A `var x = ..` inside `with` assigns through the scope object, so those
-//!   names land on the global object, and closures made by the cell read and write the global
-//!   binding, not a copy. The last expression statement becomes the function's return value.
+//!   `with (scope)`, where `scope` is a Proxy that claims exactly the cell's top-level names
+//!   and reads and writes them on `globalThis`. A `var x = ..` inside `with` assigns through the
+//!   scope object, so those names land on the global object, and closures made by the cell read
+//!   and write the global binding, not a copy. Names declared inside functions and blocks of the
+//!   cell are found before the `with` object and stay in registers (vendor patch, boa_ast's
+//!   scope analyzer). The last expression statement becomes the function's return value.
 //!
 //! Trade-off (documented in the README): a top-level `const` can be reassigned inside the cell
 //! that declares it, and top-level declarations are not in a temporal dead zone.
@@ -175,9 +177,12 @@ fn wrap_async(hoisted: &str) -> Option<String> {
         .iter()
         .map(|f| format!("globalThis[{}] = {f}; ", js_string(f)))
         .collect();
-    // One line of prefix, so the user's lines keep their numbers.
+    // One line of prefix, so the user's lines keep their numbers. The proxy's target is an
+    // empty object, not `globalThis`: a `has` trap may not deny a non-configurable property of
+    // its target, and `undefined`, `NaN` and `Infinity` are such properties of `globalThis`
+    // (reading them threw a TypeError). `get` and `set` go to `globalThis` itself.
     let wrapped = format!(
-        "(async () => {{ with (new Proxy(globalThis, {{ has: (_, k) => {claims} }})) {{ {exports}{body}\n}} }})()"
+        "(async () => {{ with (new Proxy({{}}, {{ has: (_, k) => {claims}, get: (_, k) => globalThis[k], set: (_, k, v) => Reflect.set(globalThis, k, v) }})) {{ {exports}{body}\n}} }})()"
     );
     if parses_as_script(&wrapped) {
         Some(wrapped)

@@ -694,3 +694,35 @@ fn reseeding_restarts_math_random_as_a_realm_made_with_that_seed() {
     copied.reseed(7).expect("reseed");
     assert_eq!(draw(&mut copied), expected);
 }
+
+#[test]
+fn an_awaiting_cell_reads_undefined_nan_and_infinity() {
+    // They are non-configurable properties of the global object, which the cell's scope proxy
+    // once had as its target: its `has` trap denied them, and reading them threw a TypeError.
+    let mut e = engine();
+    let out = run(
+        &mut e,
+        "await 0;\nfunction kinds() { return [typeof undefined, Number.isNaN(NaN), Infinity > 0] }\nlet u = undefined;\n[u === undefined, NaN !== NaN, -Infinity < 0, kinds()]",
+    );
+    assert_eq!(out.status, Status::Ok, "{:?}", out.error);
+    assert_eq!(
+        out.value,
+        json!([true, true, true, ["undefined", true, true]])
+    );
+}
+
+#[test]
+fn an_awaiting_cell_declares_again_and_assigns_through_the_global_object() {
+    let mut e = engine();
+    run(&mut e, "const k = 1; var v = 1");
+    let out = run(
+        &mut e,
+        "const k = await 3;\nv = k + 1;\n[k, v, globalThis.k, globalThis.v]",
+    );
+    assert_eq!(out.status, Status::Ok, "{:?}", out.error);
+    assert_eq!(out.value, json!([3, 4, 3, 4]));
+    assert_eq!(run(&mut e, "[k, v]").value, json!([3, 4]));
+    let out = run(&mut e, "await 0;\nk = 5");
+    assert_eq!(out.error.expect("error").name, "TypeError");
+    assert_eq!(run(&mut e, "k").value, json!(3));
+}

@@ -355,6 +355,39 @@ impl Scope {
         }
     }
 
+    /// Marks a binding as accessed from inside the `with` statement whose scope is `with`
+    /// (edge-sandbox patch): it escapes if its lookup passes `with` (the `with` object may
+    /// shadow it) or a function border, as [`Scope::access_binding`] says.
+    pub fn access_binding_inside_with(&self, name: &JsString, with: &Self) {
+        let mut crossed_function_border = false;
+        let mut passed_with = false;
+        let mut current = self;
+        loop {
+            passed_with |= Rc::ptr_eq(&current.inner, &with.inner);
+            if let Some(binding) = current
+                .inner
+                .bindings
+                .borrow_mut()
+                .iter_mut()
+                .find(|b| &b.name == name)
+            {
+                binding.flags.insert(BindingFlags::ACCESSED);
+                if crossed_function_border || passed_with {
+                    binding.flags.insert(BindingFlags::ESCAPES);
+                }
+                return;
+            }
+            if let Some(outer) = &current.inner.outer {
+                if current.inner.function {
+                    crossed_function_border = true;
+                }
+                current = outer;
+            } else {
+                return;
+            }
+        }
+    }
+
     /// Escape enclosing function environment's `this`.
     pub fn escape_this_in_enclosing_function_scope(&self) {
         let mut current = self;

@@ -76,7 +76,7 @@ where
     let mut visitor = BindingEscapeAnalyzer {
         scope,
         direct_eval: in_eval,
-        with: false,
+        with: None,
         interner,
     };
 
@@ -89,7 +89,8 @@ where
 struct BindingEscapeAnalyzer<'interner> {
     scope: Scope,
     direct_eval: bool,
-    with: bool,
+    /// The scope of the innermost `with` statement around the node being visited.
+    with: Option<Scope>,
     interner: &'interner Interner,
 }
 
@@ -98,8 +99,15 @@ impl<'ast> VisitorMut<'ast> for BindingEscapeAnalyzer<'_> {
 
     fn visit_identifier_mut(&mut self, node: &'ast mut Identifier) -> ControlFlow<Self::BreakTy> {
         let name = node.to_js_string(self.interner);
-        self.scope
-            .access_binding(&name, self.direct_eval || self.with);
+        // edge-sandbox patch: inside `with`, only a binding declared outside it escapes (its
+        // lookup passes the `with` object, which may shadow it). One declared inside, between
+        // the `with` and the use, is found first and may stay in a register.
+        match &self.with {
+            Some(with) if !self.direct_eval => self.scope.access_binding_inside_with(&name, with),
+            _ => self
+                .scope
+                .access_binding(&name, self.direct_eval || self.with.is_some()),
+        }
         ControlFlow::Continue(())
     }
 
@@ -144,12 +152,11 @@ impl<'ast> VisitorMut<'ast> for BindingEscapeAnalyzer<'_> {
     }
 
     fn visit_with_mut(&mut self, node: &'ast mut With) -> ControlFlow<Self::BreakTy> {
-        let with = self.with;
-        self.with = true;
         if self.direct_eval {
             node.scope.escape_all_bindings();
         }
         self.visit_expression_mut(&mut node.expression)?;
+        let with = self.with.replace(node.scope.clone());
         std::mem::swap(&mut self.scope, &mut node.scope);
         self.visit_statement_mut(&mut node.statement)?;
         std::mem::swap(&mut self.scope, &mut node.scope);

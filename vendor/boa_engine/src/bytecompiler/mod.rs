@@ -2682,18 +2682,23 @@ impl<'ctx> ByteCompiler<'ctx> {
                     if self.in_with {
                         let name = self.resolve_identifier_expect(*ident);
                         let binding = self.lexical_scope.get_identifier_reference(name);
-                        let index = self.get_binding(&binding);
-                        let index = match index {
-                            BindingKind::Global(index) | BindingKind::Stack(index) => index,
-                            BindingKind::Local(_) => {
-                                unreachable!("with binding cannot be local")
+                        match self.get_binding(&binding) {
+                            BindingKind::Global(index) | BindingKind::Stack(index) => {
+                                let value = self.register_allocator.alloc();
+                                self.bytecode.emit_this_for_object_environment_name(
+                                    value.variable(),
+                                    index.into(),
+                                );
+                                self.push_from_register(&value);
+                                self.register_allocator.dealloc(value);
                             }
-                        };
-                        let value = self.register_allocator.alloc();
-                        self.bytecode
-                            .emit_this_for_object_environment_name(value.variable(), index.into());
-                        self.push_from_register(&value);
-                        self.register_allocator.dealloc(value);
+                            // edge-sandbox patch: a binding declared inside the `with` stays in a
+                            // register (boa_ast's scope analyzer); it is found before the `with`
+                            // object, so the call's `this` is undefined.
+                            BindingKind::Local(_) => {
+                                self.push_from_register(&CallFrame::undefined_register());
+                            }
+                        }
                     } else {
                         self.push_from_register(&CallFrame::undefined_register());
                     }
