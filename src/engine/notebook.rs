@@ -11,8 +11,8 @@
 //!   persist and can be redeclared. The rewrite never adds or removes lines, so error positions
 //!   stay those of the user's code.
 //! - Cells with top-level `await` run in an async arrow function whose body is wrapped in
-//!   `with (scope)`, where `scope` is a Proxy that claims exactly the cell's top-level names
-//!   and reads and writes them on `globalThis`. A `var x = ..` inside `with` assigns through the
+//!   `with (scope)`, where `scope` is a Proxy of `globalThis` that claims exactly the cell's
+//!   top-level names (and the global object's non-configurable `undefined`, `NaN`, `Infinity`). A `var x = ..` inside `with` assigns through the
 //!   scope object, so those names land on the global object, and closures made by the cell read
 //!   and write the global binding, not a copy. Names declared inside functions and blocks of the
 //!   cell are found before the `with` object and stay in registers (vendor patch, boa_ast's
@@ -177,12 +177,14 @@ fn wrap_async(hoisted: &str) -> Option<String> {
         .iter()
         .map(|f| format!("globalThis[{}] = {f}; ", js_string(f)))
         .collect();
-    // One line of prefix, so the user's lines keep their numbers. The proxy's target is an
-    // empty object, not `globalThis`: a `has` trap may not deny a non-configurable property of
-    // its target, and `undefined`, `NaN` and `Infinity` are such properties of `globalThis`
-    // (reading them threw a TypeError). `get` and `set` go to `globalThis` itself.
+    // One line of prefix, so the user's lines keep their numbers. A `has` trap may not deny a
+    // non-configurable property of its target: the realm's are `undefined`, `NaN` and
+    // `Infinity` (denying them made every read of them throw a TypeError), so the proxy claims
+    // them too and reads them from `globalThis`, their value. Traps of their own for `get` and
+    // `set` (an empty target) would avoid that, but made each access to a claimed name two more
+    // calls: a top-level loop over one spent 2.4x the fuel.
     let wrapped = format!(
-        "(async () => {{ with (new Proxy({{}}, {{ has: (_, k) => {claims}, get: (_, k) => globalThis[k], set: (_, k, v) => Reflect.set(globalThis, k, v) }})) {{ {exports}{body}\n}} }})()"
+        "(async () => {{ with (new Proxy(globalThis, {{ has: (_, k) => {claims} || k === \"undefined\" || k === \"NaN\" || k === \"Infinity\" }})) {{ {exports}{body}\n}} }})()"
     );
     if parses_as_script(&wrapped) {
         Some(wrapped)
