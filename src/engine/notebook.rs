@@ -12,9 +12,10 @@
 //!   stay those of the user's code.
 //! - Cells with top-level `await` run in an async arrow function whose body is wrapped in
 //!   `with (scope)`, where `scope` is a Proxy of `globalThis` that claims exactly the cell's
-//!   top-level names (and the global object's non-configurable `undefined`, `NaN`, `Infinity`). A `var x = ..` inside `with` assigns through the
-//!   scope object, so those names land on the global object, and closures made by the cell read
-//!   and write the global binding, not a copy. Names declared inside functions and blocks of the
+//!   top-level names (and the global object's non-configurable `undefined`, `NaN`,
+//!   `Infinity`). A `var x = ..` inside `with` assigns through the scope object, so those names
+//!   land on the global object, and closures made by the cell read and write the global
+//!   binding, not a copy. Names declared inside functions and blocks of the
 //!   cell are found before the `with` object and stay in registers (vendor patch, boa_ast's
 //!   scope analyzer). The last expression statement becomes the function's return value.
 //!

@@ -328,42 +328,18 @@ impl Scope {
     /// - If the binding access crosses a function border, the binding is marked as escaping.
     /// - If the binding access is in an eval or with scope, the binding is marked as escaping.
     pub fn access_binding(&self, name: &JsString, eval_or_with: bool) {
-        let mut crossed_function_border = false;
-        let mut current = self;
-        loop {
-            if let Some(binding) = current
-                .inner
-                .bindings
-                .borrow_mut()
-                .iter_mut()
-                .find(|b| &b.name == name)
-            {
-                binding.flags.insert(BindingFlags::ACCESSED);
-                if crossed_function_border || eval_or_with {
-                    binding.flags.insert(BindingFlags::ESCAPES);
-                }
-                return;
-            }
-            if let Some(outer) = &current.inner.outer {
-                if current.inner.function {
-                    crossed_function_border = true;
-                }
-                current = outer;
-            } else {
-                return;
-            }
-        }
+        self.access_binding_within(name, eval_or_with, None);
     }
 
-    /// Marks a binding as accessed from inside the `with` statement whose scope is `with`
-    /// (edge-sandbox patch): it escapes if its lookup passes `with` (the `with` object may
-    /// shadow it) or a function border, as [`Scope::access_binding`] says.
-    pub fn access_binding_inside_with(&self, name: &JsString, with: &Self) {
+    /// [`Scope::access_binding`] for an access inside the `with` statement whose scope is
+    /// `with`, if any (edge-sandbox patch): the binding escapes only if its lookup passes that
+    /// scope (the `with` object may shadow it), crosses a function border, or `eval` is true.
+    pub fn access_binding_within(&self, name: &JsString, eval: bool, with: Option<&Self>) {
         let mut crossed_function_border = false;
         let mut passed_with = false;
         let mut current = self;
         loop {
-            passed_with |= Rc::ptr_eq(&current.inner, &with.inner);
+            passed_with |= with.is_some_and(|with| Rc::ptr_eq(&current.inner, &with.inner));
             if let Some(binding) = current
                 .inner
                 .bindings
@@ -372,7 +348,7 @@ impl Scope {
                 .find(|b| &b.name == name)
             {
                 binding.flags.insert(BindingFlags::ACCESSED);
-                if crossed_function_border || passed_with {
+                if crossed_function_border || eval || passed_with {
                     binding.flags.insert(BindingFlags::ESCAPES);
                 }
                 return;

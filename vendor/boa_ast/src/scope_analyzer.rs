@@ -102,12 +102,8 @@ impl<'ast> VisitorMut<'ast> for BindingEscapeAnalyzer<'_> {
         // edge-sandbox patch: inside `with`, only a binding declared outside it escapes (its
         // lookup passes the `with` object, which may shadow it). One declared inside, between
         // the `with` and the use, is found first and may stay in a register.
-        match &self.with {
-            Some(with) if !self.direct_eval => self.scope.access_binding_inside_with(&name, with),
-            _ => self
-                .scope
-                .access_binding(&name, self.direct_eval || self.with.is_some()),
-        }
+        self.scope
+            .access_binding_within(&name, self.direct_eval, self.with.as_ref());
         ControlFlow::Continue(())
     }
 

@@ -2679,26 +2679,25 @@ impl<'ctx> ByteCompiler<'ctx> {
                         kind = CallKind::CallEval;
                     }
 
-                    if self.in_with {
+                    // edge-sandbox patch: a binding in a register is one declared inside the
+                    // `with` (boa_ast's scope analyzer); it is found before the `with` object, so
+                    // the call's `this` is undefined, as outside `with`.
+                    let index = if self.in_with {
                         let name = self.resolve_identifier_expect(*ident);
                         let binding = self.lexical_scope.get_identifier_reference(name);
                         match self.get_binding(&binding) {
-                            BindingKind::Global(index) | BindingKind::Stack(index) => {
-                                let value = self.register_allocator.alloc();
-                                self.bytecode.emit_this_for_object_environment_name(
-                                    value.variable(),
-                                    index.into(),
-                                );
-                                self.push_from_register(&value);
-                                self.register_allocator.dealloc(value);
-                            }
-                            // edge-sandbox patch: a binding declared inside the `with` stays in a
-                            // register (boa_ast's scope analyzer); it is found before the `with`
-                            // object, so the call's `this` is undefined.
-                            BindingKind::Local(_) => {
-                                self.push_from_register(&CallFrame::undefined_register());
-                            }
+                            BindingKind::Global(index) | BindingKind::Stack(index) => Some(index),
+                            BindingKind::Local(_) => None,
                         }
+                    } else {
+                        None
+                    };
+                    if let Some(index) = index {
+                        let value = self.register_allocator.alloc();
+                        self.bytecode
+                            .emit_this_for_object_environment_name(value.variable(), index.into());
+                        self.push_from_register(&value);
+                        self.register_allocator.dealloc(value);
                     } else {
                         self.push_from_register(&CallFrame::undefined_register());
                     }
