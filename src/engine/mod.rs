@@ -29,6 +29,8 @@ pub mod notebook;
 #[cfg(feature = "realm")]
 mod realm;
 #[cfg(feature = "realm")]
+mod scope;
+#[cfg(feature = "realm")]
 mod thrown;
 
 #[cfg(all(target_arch = "wasm32", feature = "engine-abi"))]

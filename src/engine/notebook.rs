@@ -10,14 +10,19 @@
 //!   `var C = class C {..};`. Global `var`s and functions live on the global object, so they
 //!   persist and can be redeclared. The rewrite never adds or removes lines, so error positions
 //!   stay those of the user's code.
-//! - Cells with top-level `await` run in an async arrow function whose body is wrapped in
-//!   `with (scope)`, where `scope` is a Proxy of `globalThis` that claims exactly the cell's
-//!   top-level names (and the global object's non-configurable `undefined`, `NaN`,
-//!   `Infinity`). A `var x = ..` inside `with` assigns through the scope object, so those names
-//!   land on the global object, and closures made by the cell read and write the global
-//!   binding, not a copy. Names declared inside functions and blocks of the
-//!   cell are found before the `with` object and stay in registers (vendor patch, boa_ast's
-//!   scope analyzer). The last expression statement becomes the function's return value.
+//! - Cells with top-level `await` run in an async arrow function. Their top-level names are
+//!   declared as global `var`s before it (`var a, f; (async () => { .. })()`), and inside it
+//!   each top-level `var` statement (after the rewrite above) becomes an assignment
+//!   (`var a = 1, [b] = c` becomes `0, a = 1, [b] = c`, same columns), so the function has no
+//!   binding of those names: every use, closures' included, is the global one, as fast as in
+//!   a plain cell. Its top-level functions are assigned to the global object on entry.
+//! - A cell that also has a `var` nested in a block or loop (which would be the function's own
+//!   binding) runs in `with (scope)` instead, where `scope` is a Proxy of `globalThis` whose
+//!   native `has` claims exactly the cell's top-level names (`scope.rs`): a `var x = ..` inside
+//!   `with` assigns through it, so those names land on the global object. Names declared inside
+//!   functions and blocks of the cell are found before the `with` object and stay in registers
+//!   (vendor patch, boa_ast's scope analyzer). In both forms the last expression statement
+//!   becomes the function's return value.
 //!
 //! Trade-off (documented in the README): a top-level `const` can be reassigned inside the cell
 //! that declares it, and top-level declarations are not in a temporal dead zone.
@@ -35,8 +40,10 @@ use boa_parser::{Parser, Source};
 pub struct PreparedCell {
     /// Source to evaluate.
     pub source: String,
-    /// Whether the cell runs inside an async function (its completion value is a promise).
-    pub is_async: bool,
+    /// For a cell with top-level `await` that runs in `with (scope)` (see `wrap_async`): the
+    /// names its scope object claims. Its source then evaluates to an async function, to be
+    /// called with that scope object (see [`SCOPE_PARAMETER`]), whose completion is a promise.
+    pub scope: Option<Vec<String>>,
     /// Every name the cell declares at its top level.
     pub declared: Vec<String>,
     /// The names among them declared with `const`.
@@ -59,7 +66,7 @@ pub fn prepare(code: &str) -> PreparedCell {
         let (declared, constants) = top_level_names(script.statements().statements(), &interner);
         return PreparedCell {
             source: hoist_declarations(code),
-            is_async: false,
+            scope: None,
             declared,
             constants,
         };
@@ -79,9 +86,9 @@ pub fn prepare(code: &str) -> PreparedCell {
     });
     let (declared, constants) = top_level_names(statements, &interner);
     match wrap_async(&hoist_declarations(code)) {
-        Some(source) => PreparedCell {
+        Some((source, scope)) => PreparedCell {
             source,
-            is_async: true,
+            scope,
             declared,
             constants,
         },
@@ -122,76 +129,155 @@ fn parses_as_script(source: &str) -> bool {
         .is_ok()
 }
 
-/// Wraps a hoisted cell with top-level `await` into an async function; `None` when it does not
-/// parse even as a module body.
-fn wrap_async(hoisted: &str) -> Option<String> {
+/// The parameter of a cell with top-level `await` that holds its scope object, built natively
+/// by the realm (`scope.rs`), when the cell needs one (see [`wrap_async`]). Guest code that
+/// reads this name without declaring it sees that object.
+pub const SCOPE_PARAMETER: &str = "__edge_scope__";
+
+/// An edit of the hoisted source: at byte `at`, replace `len` bytes with `text`.
+type Edit = (usize, usize, &'static str);
+
+/// Wraps a hoisted cell with top-level `await` into an async arrow function; `None` when it does
+/// not parse even as a module body. Answers the source and, when the cell needs a scope object,
+/// the names that object claims.
+///
+/// - Usually the cell's top-level names are declared as globals before the function (`var a,
+///   b;`) and its top-level `var` statements become assignments to them (`var a = 1, [b] = c`
+///   becomes `0, a = 1, [b] = c`, same columns): the function has no binding of its own for
+///   them, so every use is a global access, as fast as in a plain cell. The source calls the
+///   function, and its completion is the cell's promise.
+/// - A `var` nested in a block or loop of the cell would be the function's own binding, and
+///   would hide the global of that name from the whole cell: such a cell runs in `with (scope)`
+///   instead, whose scope object claims the cell's names (each use then goes through it).
+fn wrap_async(hoisted: &str) -> Option<(String, Option<Vec<String>>)> {
     let mut interner = Interner::default();
     let module = Parser::new(Source::from_bytes(hoisted))
         .parse_module(&boa_ast::scope::Scope::new_global(), &mut interner)
         .ok()?;
     let items = module.items();
+    let resolve = |sym| interner.resolve_expect(sym).to_string();
 
-    let mut names: Vec<String> = var_declared_names(items)
-        .into_iter()
-        .map(|sym| interner.resolve_expect(sym).to_string())
-        .collect();
+    let mut names: Vec<String> = var_declared_names(items).into_iter().map(resolve).collect();
     // After hoisting, the only top-level lexical declarations left are functions.
     let functions: Vec<String> = lexically_declared_names(items)
         .into_iter()
-        .map(|sym| interner.resolve_expect(sym).to_string())
+        .map(resolve)
         .collect();
     names.extend(functions.iter().cloned());
     names.sort();
     names.dedup();
 
-    let mut body = hoisted.to_string();
+    let mut edits: Vec<Edit> = Vec::new();
     if let Some(boa_ast::ModuleItem::StatementListItem(StatementListItem::Statement(stmt))) =
         items.items().last()
     {
         if let Statement::Expression(expr) = stmt.as_ref() {
-            let span = expr.span();
             if let (Some(start), Some(end)) = (
                 offset_of(hoisted, leftmost(expr)),
-                offset_of(hoisted, span.end()),
+                offset_of(hoisted, expr.span().end()),
             ) {
-                let candidate = format!(
-                    "{}return ({});{}",
-                    &hoisted[..start],
-                    &hoisted[start..end],
-                    &hoisted[end..]
-                );
-                body = candidate;
+                edits.push((start, 0, "return ("));
+                edits.push((end, 0, ");"));
             }
         }
     }
 
-    let claims = if names.is_empty() {
-        "false".to_string()
-    } else {
-        names
-            .iter()
-            .map(|n| format!("k === {}", js_string(n)))
-            .collect::<Vec<_>>()
-            .join(" || ")
-    };
     let exports: String = functions
         .iter()
         .map(|f| format!("globalThis[{}] = {f}; ", js_string(f)))
         .collect();
-    // One line of prefix, so the user's lines keep their numbers. A `has` trap may not deny a
-    // non-configurable property of its target: the realm's are `undefined`, `NaN` and
-    // `Infinity` (denying them made every read of them throw a TypeError), so the proxy claims
-    // them too and reads them from `globalThis`, their value. Traps of their own for `get` and
-    // `set` (an empty target) would avoid that, but made each access to a claimed name two more
-    // calls: a top-level loop over one spent 2.4x the fuel.
-    let wrapped = format!(
-        "(async () => {{ with (new Proxy(globalThis, {{ has: (_, k) => {claims} || k === \"undefined\" || k === \"NaN\" || k === \"Infinity\" }})) {{ {exports}{body}\n}} }})()"
-    );
-    if parses_as_script(&wrapped) {
-        Some(wrapped)
-    } else {
-        None
+    // One line of prefix, so the user's lines keep their numbers.
+    if let Some(vars) = var_edits(hoisted, items) {
+        let mut all = edits.clone();
+        all.extend(vars);
+        let body = apply(hoisted, all);
+        let declare = if names.is_empty() {
+            String::new()
+        } else {
+            format!("var {}; ", names.join(", "))
+        };
+        let wrapped = format!("{declare}(async () => {{ {exports}{body}\n}})()");
+        if parses_as_script(&wrapped) {
+            return Some((wrapped, None));
+        }
     }
+    let body = apply(hoisted, edits);
+    let wrapped = format!(
+        "(async ({SCOPE_PARAMETER}) => {{ with ({SCOPE_PARAMETER}) {{ {exports}{body}\n}} }})"
+    );
+    parses_as_script(&wrapped).then_some((wrapped, Some(names)))
+}
+
+/// The edits that turn each top-level `var` statement of a hoisted cell into an assignment
+/// expression (see [`wrap_async`]); `None` if the cell has a `var` elsewhere than in a
+/// top-level statement (its function would have a binding of that name), a top-level lexical
+/// declaration other than a function, or a `var` keyword not right before its first binding.
+fn var_edits(hoisted: &str, items: &boa_ast::ModuleItemList) -> Option<Vec<Edit>> {
+    use boa_ast::{declaration::Binding, ModuleItem};
+    let mut edits = Vec::new();
+    for item in items.items() {
+        let ModuleItem::StatementListItem(item) = item else {
+            return None;
+        };
+        let list = match item {
+            StatementListItem::Statement(stmt) => match stmt.as_ref() {
+                Statement::Var(var) => &var.0,
+                _ if var_declared_names(item).is_empty() => continue,
+                _ => return None,
+            },
+            StatementListItem::Declaration(decl) => match decl.as_ref() {
+                Declaration::Lexical(_) => return None,
+                _ => continue,
+            },
+        };
+        let vars = list.as_ref();
+        let first = vars.first()?;
+        let start = offset_of(hoisted, binding_start(first.binding()))?;
+        let before = hoisted[..start].trim_end();
+        let keyword = before.len().checked_sub(3)?;
+        let word_start = !hoisted[..keyword]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$');
+        if &before[keyword..] != "var" || !word_start {
+            return None;
+        }
+        // `0, ` keeps the columns, and a statement that starts with `0` neither continues the
+        // one before it nor starts with `{` (a block) or `[` (an index into the one before).
+        edits.push((keyword, 3, "0, "));
+        let last = vars.last()?;
+        if last.init().is_none() {
+            // `var x` then a line starting with `(` was two statements; `0, x` and that line
+            // would be a call.
+            let Binding::Identifier(id) = last.binding() else {
+                return None;
+            };
+            edits.push((offset_of(hoisted, id.span().end())?, 0, ";"));
+        }
+    }
+    Some(edits)
+}
+
+/// Where a declaration's binding starts in the source.
+fn binding_start(binding: &boa_ast::declaration::Binding) -> Position {
+    match binding {
+        boa_ast::declaration::Binding::Identifier(id) => id.span().start(),
+        boa_ast::declaration::Binding::Pattern(pattern) => pattern.span().start(),
+    }
+}
+
+/// Applies `edits` (byte offsets into `source`, which must not overlap) to `source`.
+fn apply(source: &str, mut edits: Vec<Edit>) -> String {
+    edits.sort_by_key(|&(at, _, _)| at);
+    let mut out = String::with_capacity(source.len() + edits.len() * 8);
+    let mut pos = 0;
+    for (at, len, text) in edits {
+        out.push_str(&source[pos..at]);
+        out.push_str(text);
+        pos = at + len;
+    }
+    out.push_str(&source[pos..]);
+    out
 }
 
 /// Quotes a string as a JavaScript string literal.

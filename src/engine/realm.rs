@@ -32,7 +32,7 @@ use super::{
     encode::{self, EncodeLimits},
     guest_io, host, internal_error,
     io::{self, Reply, Request},
-    notebook, thrown, GuestError, Limits, Outcome, Status, Step, Usage,
+    notebook, scope, thrown, GuestError, Limits, Outcome, Status, Step, Usage,
 };
 
 /// Replays run with this many times a cell's fuel: the cell already succeeded once with the
@@ -540,10 +540,18 @@ impl Engine {
             }
         }
         let source = JsValue::from(js_string!(prepared.source.as_str()));
-        let completion = self
+        let mut completion = self
             .hooks
             .eval
             .call(&JsValue::undefined(), &[source], &mut self.ctx);
+        if let (Some(names), Ok(value)) = (&prepared.scope, &completion) {
+            // A cell with top-level `await` evaluated to an async function of its scope object.
+            if let Some(function) = value.as_callable() {
+                completion = scope::scope_object(names, &mut self.ctx).and_then(|scope| {
+                    function.call(&JsValue::undefined(), &[scope.into()], &mut self.ctx)
+                });
+            }
+        }
         if let Some(err) = completion.as_ref().err().and_then(JsError::as_engine) {
             return Err(err.clone().into());
         }

@@ -712,6 +712,36 @@ fn an_awaiting_cell_reads_undefined_nan_and_infinity() {
 }
 
 #[test]
+fn an_awaiting_cell_reads_globals_the_guest_made_non_configurable() {
+    // A Proxy's `has` may not deny a non-configurable property of its target, nor any own
+    // property of a non-extensible one: the scope's trap must claim those instead of throwing
+    // "Proxy trap returned unexpected property". Values as Node's REPL gives them.
+    let mut e = engine();
+    run(
+        &mut e,
+        "Object.defineProperty(globalThis, 'fixed', { value: 1 })",
+    );
+    let out = run(
+        &mut e,
+        "Object.defineProperty(globalThis, 'later', { value: 2, writable: true });\nawait 0;\nlater = 3;\nfunction read() { return [fixed, later] }\n[fixed, later, ...read().slice(1)]",
+    );
+    assert_eq!(out.status, Status::Ok, "{:?}", out.error);
+    assert_eq!(out.value, json!([1, 3, 3]));
+    // A nested `var` makes the cell run in `with (scope)`, where the trap answers.
+    let nested = "await 0;\nif (true) { var nv = fixed + later }\n[nv, typeof undefined, NaN === NaN, Infinity > 0]";
+    let out = run(&mut e, nested);
+    assert_eq!(out.status, Status::Ok, "{:?}", out.error);
+    assert_eq!(out.value, json!([4, "undefined", false, true]));
+    run(&mut e, "Object.preventExtensions(globalThis)");
+    let out = run(&mut e, "await 0;\n[Math.max(1, 2), this === globalThis]");
+    assert_eq!(out.status, Status::Ok, "{:?}", out.error);
+    assert_eq!(out.value, json!([2, true]));
+    let out = run(&mut e, nested);
+    assert_eq!(out.status, Status::Ok, "{:?}", out.error);
+    assert_eq!(out.value, json!([4, "undefined", false, true]));
+}
+
+#[test]
 fn an_awaiting_cell_declares_again_and_assigns_through_the_global_object() {
     let mut e = engine();
     run(&mut e, "const k = 1; var v = 1");
