@@ -724,6 +724,37 @@ fn json_stringify_of_1e5_small_objects_grows_the_heap_by_little_more_than_its_ou
 // properties they define and property names compare by address.
 
 #[test]
+fn object_literals_define_their_properties_as_node_does() {
+    // An object literal's named property is stored directly on an ordinary extensible object
+    // that has none of that name (define/own_property.rs); duplicates, accessors, indices,
+    // `__proto__`, spreads, class fields and an inherited setter (which a definition must not
+    // call) keep their semantics. Node's values.
+    let code = r#"const r = [];
+r.push(JSON.stringify({ a: 1, b: 2, a: 3 }));
+Object.defineProperty(Object.prototype, 'trap', { set(v) { throw new Error('setter called') }, configurable: true });
+const o = { trap: 5 };
+r.push(o.trap, Object.getOwnPropertyDescriptor(o, 'trap').writable);
+delete Object.prototype.trap;
+r.push(JSON.stringify({ 1: 'one', b: 'b', 0: 'zero', ['c' + 1]: 'c1' }));
+r.push(Object.keys({ z: 1, y: 2, x: 3 }).join());
+const p = { __proto__: { inherited: 1 }, own: 2 };
+r.push(p.inherited, Object.keys(p).join());
+const g = { get v() { return 1 }, v: 2 };
+r.push(g.v, typeof Object.getOwnPropertyDescriptor(g, 'v').get);
+const s = { v: 2, get v() { return 3 } };
+r.push(s.v);
+const sp = { ...{ a: 1 }, a: 2, b: 3 };
+r.push(JSON.stringify(sp));
+const shapes = Array.from({ length: 3 }, (_, i) => (i % 2 ? { x: i, y: i } : { y: i, x: i }));
+r.push(shapes.map((q) => Object.keys(q).join('')).join());
+class F { pub = 1; ['comp'] = 2 }
+r.push(JSON.stringify(new F()));
+r"#;
+    let expected: Value = serde_json::from_str(r#"["{\"a\":3,\"b\":2}",5,true,"{\"0\":\"zero\",\"1\":\"one\",\"b\":\"b\",\"c1\":\"c1\"}","z,y,x",1,"own",2,"undefined",3,"{\"a\":2,\"b\":3}","yx,xy,yx","{\"pub\":1,\"comp\":2}"]"#).expect("json");
+    assert_eq!(value(code), expected);
+}
+
+#[test]
 fn a_name_compiles_to_one_string_and_a_reused_symbol_number_to_its_own_contents() {
     let mut first = boa_interner::Interner::new();
     let sym = first.get_or_intern("counterName");
