@@ -1,7 +1,8 @@
 // The programs of bench/engine.mjs: notebook cells as an agent would send them, top-level code
 // whose LAST LINE is the result expression on its own, so that `return ` before that line makes
 // the body of a function (asFunction). Every answer is plain JSON (numbers, strings, arrays) and
-// deterministic (no Math.random, no clock), so it can be compared with Node's.
+// deterministic (no Math.random, no clock), so it can be compared with Node's. `async: true` marks
+// a program with top-level `await`, which the other runtimes run as an async function.
 //
 // `kind` groups the programs in the fuel-per-CPU-second table: fuel should track CPU time
 // alike for every kind of code, so a limit in fuel means about the same time whatever the
@@ -158,6 +159,20 @@ for (let j = 0; j < 500; j++) {
 }
 total`,
   },
+  {
+    // The shape of an agent's cell that fetches: top-level `await`, then top-level bindings
+    // and loops over them (`async: true`: QuickJS, V8 and the in-function form run it as an
+    // async function).
+    name: 'top-level await + loops',
+    kind: 'top-level await',
+    async: true,
+    code: `const rows = await Promise.resolve(Array.from({ length: 2e4 }, (_, i) => ({ id: i, group: i % 10, value: (i * 31) % 1000 })));
+const totals = {};
+for (const r of rows) totals[r.group] = (totals[r.group] || 0) + r.value;
+let best = -1, sum = 0;
+for (let i = 0; i < rows.length; i++) { if (rows[i].value > best) best = rows[i].value; sum += rows[i].value; }
+[Object.keys(totals).length, totals[3], best, sum]`,
+  },
   // Extra kinds for the fuel-per-CPU-second table.
   {
     name: 'top-level do-while',
@@ -194,7 +209,10 @@ export function functionBody(code) {
   return [...lines.slice(0, -1), `return ${lines.at(-1)};`].join('\n');
 }
 
-/** The program wrapped in a function that is called at once: same answer, no top-level bindings. */
-export function asFunction(code) {
-  return `(() => {\n${functionBody(code)}\n})()`;
+/**
+ * The program wrapped in a function that is called at once: same answer, no top-level bindings.
+ * An `async` program's function is async (its value is then a promise of the answer).
+ */
+export function asFunction(code, async = false) {
+  return `(${async ? 'async ' : ''}() => {\n${functionBody(code)}\n})()`;
 }
