@@ -29,7 +29,7 @@ const CEILING = {
   fetch_bytes: 33_554_432,
 };
 const DEFAULTS = {
-  fuel: 100_000_000,
+  fuel: 120_000_000,
   memory_bytes: 33_554_432,
   output_bytes: 1_048_576,
   result_bytes: 1_048_576,

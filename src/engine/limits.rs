@@ -38,7 +38,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            fuel: 100_000_000,
+            fuel: 120_000_000,
             memory_bytes: 32 << 20,
             output_bytes: 1 << 20,
             result_bytes: 1 << 20,

@@ -30,31 +30,44 @@ pub enum Exhausted {
 /// instructions in workerd).
 pub const JOB_FUEL: u64 = 1000;
 
-/// Fuel charged per allocation, besides one unit per 64 bytes.
-const ALLOC_FUEL: u64 = 8;
+/// Fuel charged per allocation, besides one unit per 64 bytes. At 8, cells that build many
+/// small objects (records from `Array.from`, a notebook cell that loops over them) ran at
+/// 0.44-0.53x the fuel per CPU second of a loop of operators in workerd; at 12 (and property
+/// reads at 6), 0.55-0.56x.
+const ALLOC_FUEL: u64 = 12;
 
 /// Fuel charged per object a garbage collection walks (see [`charge_collection`]). At 3, a
 /// GC-heavy heap ran at about 0.65x the fuel per CPU second of interpreted code.
 const COLLECTED_OBJECT_FUEL: u64 = 6;
 
 /// Fuel charged when native code calls a function (`JsObject::call`): callbacks of builtins
-/// (`map`, `sort` comparators, getters) each start a nested run of the VM.
-pub const NATIVE_CALL_FUEL: u64 = 3;
+/// (`map`, `sort` comparators, getters) each start a nested run of the VM. At 3, a sort of
+/// records by a comparator ran at 0.59x the fuel per CPU second of a loop of operators
+/// (engine.wasm in V8); at 10, with the other charges of that calibration, 0.74x.
+pub const NATIVE_CALL_FUEL: u64 = 10;
 
 /// Fuel charged when `GetNameGlobal` or `SetName` cannot use a global object's slot and looks
 /// the name up in full (their opcode weight is that of the cached access).
 pub const NAME_LOOKUP_FUEL: u64 = 8;
 
+/// Fuel charged when `SetPropertyByName` cannot use its inline cache: adding a property to an
+/// object (a shape transition, as every `this.x = ..` of a constructor does) or a full lookup.
+/// Class-heavy code ran at 0.59x the fuel per CPU second of a loop of operators without it
+/// (engine.wasm in V8), 0.73x with it and the other charges of that calibration.
+pub const PROPERTY_SET_FUEL: u64 = 8;
+
 /// Fuel charged per call of a builtin (native) function, whose work its caller's instructions
 /// do not show: `Map.prototype.set`, `Date` getters, `padStart` ran at about half the fuel per
-/// CPU second of interpreted code without it.
-pub const NATIVE_ENTRY_FUEL: u64 = 4;
+/// CPU second of interpreted code without it, and at 0.53-0.57x of a loop of operators' at 4
+/// (Date, Map/Set, engine.wasm in V8); at 12, 0.70-0.76x.
+pub const NATIVE_ENTRY_FUEL: u64 = 12;
 
 /// Fuel charged per property a spread (`{...o}`, `CopyDataProperties`) or `Object.assign`
 /// copies: a lookup, a read and a full definition each, about 30x the CPU time of a 1-unit
 /// instruction natively. Their flat opcode or call weight let a cell copying large objects run at
-/// a 30th of the fuel per CPU second of other code.
-pub const COPY_PROPERTY_FUEL: u64 = 24;
+/// a 30th of the fuel per CPU second of other code; at 24 per property, at half a loop of
+/// operators' (engine.wasm in V8); at 36, 0.71x.
+pub const COPY_PROPERTY_FUEL: u64 = 36;
 
 /// Fuel charged per key `Object.keys`, `values` and `entries` look at (a descriptor lookup and
 /// a string each): `Object.keys` of a 1000-property object ran at a 15th of the fuel per CPU

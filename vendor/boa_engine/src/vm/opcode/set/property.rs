@@ -59,6 +59,9 @@ fn set_by_name(
         return Ok(());
     }
     drop(object_borrowed);
+    // edge-sandbox patch: the uncached path (a property added, which moves the object to a new
+    // shape, or a shape not seen here before) costs several cached ones.
+    crate::budget::charge(crate::budget::PROPERTY_SET_FUEL)?;
 
     let name: PropertyKey = ic.name.clone().into();
 
