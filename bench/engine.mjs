@@ -46,7 +46,7 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import vm from 'node:vm';
 import { ROOT, api, routeHeader, startSandbox } from '../test/harness.mjs';
-import { PROGRAMS, asFunction, functionBody } from './programs.mjs';
+import { PROGRAMS, asFunction, asScript, functionBody } from './programs.mjs';
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
 const LATENCY = Number(process.env.BENCH_LATENCY ?? 100);
@@ -262,8 +262,7 @@ async function post(url, body, headers = {}) {
  */
 async function nodeAnswer(program) {
   try {
-    const code = program.async ? asFunction(program.code, true) : program.code;
-    return JSON.parse(JSON.stringify(await vm.runInNewContext(code, {}, { timeout: 120_000 })) ?? 'null');
+    return JSON.parse(JSON.stringify(await vm.runInNewContext(asScript(program), {}, { timeout: 120_000 })) ?? 'null');
   } catch (err) {
     throw new Error(`program ${JSON.stringify(program.name)} fails in Node, so it has no answer to check: ${err}`);
   }
@@ -283,7 +282,7 @@ function runtimes({ main, unguarded, baseline }) {
     { id: 'sandbox', label: 'sandbox /v1/run', code: (p) => p.code, ...sandbox(main) },
     { id: 'function', label: 'in-function', code: (p) => asFunction(p.code, p.async), ...sandbox(main) },
     // QuickJS evaluates a script, where `await` needs a function around it.
-    { id: 'quickjs', label: 'QuickJS Wasm', code: (p) => (p.async ? asFunction(p.code, true) : p.code), run: (p, code) => post(`${main.url}/quickjs`, { code }, routeHeader(PEERS)) },
+    { id: 'quickjs', label: 'QuickJS Wasm', code: asScript, run: (p, code) => post(`${main.url}/quickjs`, { code }, routeHeader(PEERS)) },
     { id: 'v8', label: 'V8', code: (p) => p.code, run: (p) => post(`${main.url}/v8`, { name: p.name }, routeHeader(PEERS)) },
   ];
   if (unguarded) list.push({ id: 'unguarded', label: 'unguarded engine', code: (p) => p.code, ...sandbox(unguarded) });

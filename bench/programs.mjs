@@ -216,3 +216,8 @@ export function functionBody(code) {
 export function asFunction(code, async = false) {
   return `(${async ? 'async ' : ''}() => {\n${functionBody(code)}\n})()`;
 }
+
+/** The program as a script: an `async` program (top-level `await`) as an async function. */
+export function asScript(program) {
+  return program.async ? asFunction(program.code, true) : program.code;
+}

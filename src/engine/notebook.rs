@@ -134,8 +134,8 @@ fn parses_as_script(source: &str) -> bool {
 /// reads this name without declaring it sees that object.
 pub const SCOPE_PARAMETER: &str = "__edge_scope__";
 
-/// An edit of the hoisted source: at byte `at`, replace `len` bytes with `text`.
-type Edit = (usize, usize, &'static str);
+/// An edit of a source: at byte `at`, replace `len` bytes with `text`.
+type Edit<T = &'static str> = (usize, usize, T);
 
 /// Wraps a hoisted cell with top-level `await` into an async arrow function; `None` when it does
 /// not parse even as a module body. Answers the source and, when the cell needs a scope object,
@@ -267,13 +267,13 @@ fn binding_start(binding: &boa_ast::declaration::Binding) -> Position {
 }
 
 /// Applies `edits` (byte offsets into `source`, which must not overlap) to `source`.
-fn apply(source: &str, mut edits: Vec<Edit>) -> String {
-    edits.sort_by_key(|&(at, _, _)| at);
+fn apply<T: AsRef<str>>(source: &str, mut edits: Vec<Edit<T>>) -> String {
+    edits.sort_by_key(|(at, _, _)| *at);
     let mut out = String::with_capacity(source.len() + edits.len() * 8);
     let mut pos = 0;
     for (at, len, text) in edits {
         out.push_str(&source[pos..at]);
-        out.push_str(text);
+        out.push_str(text.as_ref());
         pos = at + len;
     }
     out.push_str(&source[pos..]);
@@ -347,16 +347,14 @@ fn offset_of(source: &str, pos: Position) -> Option<usize> {
 /// `var C = class C {..};`, keeping every other byte and every line break in place.
 pub fn hoist_declarations(code: &str) -> String {
     let tokens = scan(code);
-    // (byte offset, text to insert, bytes to replace)
-    let mut edits: Vec<(usize, &str, usize)> = Vec::new();
-    let mut class_names: Vec<(usize, String)> = Vec::new();
+    let mut edits: Vec<Edit<String>> = Vec::new();
     for (i, tok) in tokens.iter().enumerate() {
         if tok.depth != 0 || !starts_statement(&tokens, i) {
             continue;
         }
         let next = tokens.get(i + 1);
         match tok.kind {
-            Kind::Word if tok.text(code) == "const" => edits.push((tok.start, "var  ", 5)),
+            Kind::Word if tok.text(code) == "const" => edits.push((tok.start, 5, "var  ".into())),
             Kind::Word if tok.text(code) == "let" => {
                 let declares = next.is_some_and(|n| {
                     (n.kind == Kind::Word && !matches!(n.text(code), "in" | "instanceof"))
@@ -364,7 +362,7 @@ pub fn hoist_declarations(code: &str) -> String {
                         || n.is_punct(code, "{")
                 });
                 if declares {
-                    edits.push((tok.start, "var", 3));
+                    edits.push((tok.start, 3, "var".into()));
                 }
             }
             Kind::Word if tok.text(code) == "class" => {
@@ -382,32 +380,14 @@ pub fn hoist_declarations(code: &str) -> String {
                         .find(|t| t.depth == 0 && t.is_punct(code, "}"))
                 });
                 if let Some(close) = close {
-                    class_names.push((tok.start, name.text(code).to_string()));
-                    edits.push((close.end, ";", 0));
+                    edits.push((tok.start, 0, format!("var {} = ", name.text(code))));
+                    edits.push((close.end, 0, ";".into()));
                 }
             }
             _ => {}
         }
     }
-    let class_prefixes: Vec<(usize, String)> = class_names
-        .into_iter()
-        .map(|(at, name)| (at, format!("var {name} = ")))
-        .collect();
-    let mut all: Vec<(usize, String, usize)> = edits
-        .into_iter()
-        .map(|(at, text, len)| (at, text.to_string(), len))
-        .chain(class_prefixes.into_iter().map(|(at, text)| (at, text, 0)))
-        .collect();
-    all.sort_by_key(|(at, _, _)| *at);
-    let mut out = String::with_capacity(code.len() + all.len() * 8);
-    let mut pos = 0;
-    for (at, text, len) in all {
-        out.push_str(&code[pos..at]);
-        out.push_str(&text);
-        pos = at + len;
-    }
-    out.push_str(&code[pos..]);
-    out
+    apply(code, edits)
 }
 
 /// Words that nest the expression after them, as prefix operators do.
