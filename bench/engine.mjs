@@ -22,9 +22,11 @@
 //
 // Printed: the table of medians with the ratios top-level/in-function and sandbox/QuickJS
 // (geometric mean and max); exec of `1+1` in a warm session against a hello-world through a
-// Durable Object (p50 of BENCH_LATENCY interleaved requests on kept-alive connections, as
-// bench/bench.mjs measures latency); fuel per CPU second per program and per kind; the guard
-// overhead (sandbox / unguarded engine); with BENCH_BASELINE, before/after.
+// Durable Object, one that writes a row, and a QuickJS session kept by a JavaScript Durable
+// Object that journals each cell (the same design with the reference engine: the floor of a
+// durable exec on this runtime), p50 of BENCH_LATENCY interleaved requests on kept-alive
+// connections, as bench/bench.mjs measures latency; fuel per CPU second per program and per
+// kind; the guard overhead (sandbox / unguarded engine); with BENCH_BASELINE, before/after.
 //
 // Tunables:
 //   BENCH_REPEATS=5            timed requests per program and runtime, after one warm-up each
@@ -167,6 +169,32 @@ export class HelloObject extends DurableObject {
   }
 }
 
+// A session as the sandbox keeps one, built with the reference engine in JavaScript: a QuickJS
+// context that lives as long as the object, and each cell journaled (one row, and the session's
+// counters updated) before the answer goes out. The floor of a durable exec on this runtime.
+export class QuickJSSession extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    ctx.storage.sql.exec('CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY, code TEXT, now_ms REAL)');
+    ctx.storage.sql.exec('CREATE TABLE IF NOT EXISTS session (execution_count INTEGER, last_used_at INTEGER)');
+    if (!ctx.storage.sql.exec('SELECT 1 FROM session').toArray().length) ctx.storage.sql.exec('INSERT INTO session VALUES (0, 0)');
+  }
+
+  async fetch(request) {
+    const { code } = await request.json();
+    this.context ??= (await getQuickJS()).newContext();
+    const result = this.context.evalCode(code);
+    const handle = result.error ?? result.value;
+    const dumped = this.context.dump(handle);
+    handle.dispose();
+    if (result.error) return Response.json({ status: 'error', error: dumped });
+    const now = Date.now();
+    this.ctx.storage.sql.exec('INSERT INTO journal (code, now_ms) VALUES (?, ?)', code, now);
+    this.ctx.storage.sql.exec('UPDATE session SET execution_count = execution_count + 1, last_used_at = ?', now);
+    return Response.json({ status: 'ok', value: dumped });
+  }
+}
+
 export default {
   async fetch(request, env) {
     const { pathname } = new URL(request.url);
@@ -177,6 +205,7 @@ export default {
     if (pathname === '/do-hello' || pathname === '/do-hello-write') {
       return env.HELLO.get(env.HELLO.idFromName('hello')).fetch(request);
     }
+    if (pathname === '/do-quickjs-exec') return env.QUICKJS_SESSION.get(env.QUICKJS_SESSION.idFromName('session')).fetch(request);
     if (pathname === '/quickjs') return Response.json(await runQuickJS((await request.json()).code));
     if (pathname === '/v8') return Response.json(await runV8((await request.json()).name));
     return new Response('not found', { status: 404 });
@@ -195,9 +224,13 @@ compatibility_date = "2026-04-01"
 name = "HELLO"
 class_name = "HelloObject"
 
+[[durable_objects.bindings]]
+name = "QUICKJS_SESSION"
+class_name = "QuickJSSession"
+
 [[migrations]]
 tag = "v1"
-new_sqlite_classes = ["HelloObject"]
+new_sqlite_classes = ["HelloObject", "QuickJSSession"]
 `,
   );
   // No vars; an empty .dev.vars keeps wrangler from looking further for one.
@@ -385,6 +418,7 @@ async function measureLatency({ main, baseline }) {
     ['runAfterRun', 'POST /v1/run 1+1 right after another run', () => client.req('POST', '/v1/run', { body }), answersTwo, () => client.req('POST', '/v1/run', { body })],
     ['doHello', 'hello-world via a Durable Object', () => peers.req('POST', '/do-hello', { body, headers: routeHeader(PEERS) })],
     ['doHelloWrite', 'hello-world via a Durable Object that writes one SQL row', () => peers.req('POST', '/do-hello-write', { body, headers: routeHeader(PEERS) })],
+    ['doQuickJS', 'exec 1+1 in QuickJS kept by a Durable Object, journaled (JavaScript)', () => peers.req('POST', '/do-quickjs-exec', { body, headers: routeHeader(PEERS) })],
     ['hello', 'hello-world, plain Worker', () => peers.req('POST', '/hello', { body, headers: routeHeader(PEERS) })],
   ];
   if (baseline) {
@@ -464,6 +498,7 @@ function printLatency(latency) {
   console.log(`DO hello / plain hello p50: ${r('doHello', 'hello')}`);
   console.log(`exec / session info p50: ${r('exec', 'info')} (the cell: engine call, journal); session info / DO hello: ${r('info', 'doHello')} (this Worker's and object's own round trip)`);
   console.log(`exec / DO hello that writes one row p50: ${r('exec', 'doHelloWrite')}; DO hello that writes / DO hello: ${r('doHelloWrite', 'doHello')}`);
+  console.log(`exec / QuickJS session object p50: ${r('exec', 'doQuickJS')}; QuickJS session object / DO hello: ${r('doQuickJS', 'doHello')} (the same design with the reference engine, in JavaScript)`);
   if (latency.baselineExec) {
     console.log(`baseline: exec / DO hello p50 ${r('baselineExec', 'doHello')}, /v1/run / exec ${r('baselineRun', 'baselineExec')}`);
   }
