@@ -39,6 +39,8 @@
 //   BENCH_SETTLE_MS=20         pause after every timed request, so the work it leaves behind
 //                              (the next run's copy of a fresh realm) is not timed in the next
 //   BENCH_OUT=<file>           also writes every result as JSON
+//   BENCH_DEVTOOLS_NETWORK=1   leaves on the DevTools network recording wrangler dev starts for
+//                              the sandbox (off by default: only the sandbox would pay for it)
 //   SANDBOX_LOG=1              wrangler's output on stderr; KEEP_TEST_TMP=1 keeps scratch dirs
 // The guard-overhead section needs build/engine-unguarded (ENGINE_VARIANT=unguarded
 // ./scripts/build-engine; scripts/bench-engine builds it); without it, it is skipped.
@@ -54,6 +56,9 @@ const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
 const LATENCY = Number(process.env.BENCH_LATENCY ?? 100);
 const LATENCY_WARMUP = 10;
 const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 20);
+// wrangler dev records the sandbox's subrequests for DevTools (test/harness.mjs,
+// quietDevtoolsNetwork), a cost only the sandbox pays here and nobody pays in production.
+const DEVTOOLS_NETWORK = process.env.BENCH_DEVTOOLS_NETWORK === '1';
 const BASELINE = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : null;
 const OUT = process.env.BENCH_OUT ? path.resolve(process.env.BENCH_OUT) : null;
 const UNGUARDED = path.join(ROOT, 'build', 'engine-unguarded');
@@ -594,9 +599,9 @@ const started = {};
 const load = { start: os.loadavg()[0] };
 try {
   // One at a time: starting a runtime takes the machine's CPU for a few seconds.
-  started.main = await startSandbox({ workers: [peersWorker()] });
-  if (hasUnguarded) started.unguarded = await startSandbox({ entry: entryModule('unguarded', UNGUARDED, path.join(ROOT, 'build')) });
-  if (BASELINE) started.baseline = await startSandbox({ entry: entryModule('baseline', path.join(BASELINE, 'engine'), BASELINE) });
+  started.main = await startSandbox({ workers: [peersWorker()], devtoolsNetwork: DEVTOOLS_NETWORK });
+  if (hasUnguarded) started.unguarded = await startSandbox({ entry: entryModule('unguarded', UNGUARDED, path.join(ROOT, 'build')), devtoolsNetwork: DEVTOOLS_NETWORK });
+  if (BASELINE) started.baseline = await startSandbox({ entry: entryModule('baseline', path.join(BASELINE, 'engine'), BASELINE), devtoolsNetwork: DEVTOOLS_NETWORK });
   const list = runtimes(started);
   console.error(`engine bench: ${programs.length} programs on ${list.map((rt) => rt.label).join(', ')}; ${REPEATS} repeats`);
   const results = await measurePrograms(list, failures);
@@ -606,6 +611,7 @@ try {
   console.log(`engine ${ids.main}${ids.unguarded ? `, unguarded ${ids.unguarded}` : ''}${ids.baseline ? `, baseline ${ids.baseline}` : ''}; Node ${process.version}; ${os.cpus().length} CPUs`);
   // Other work on the machine widens the spread of every figure: say how busy it was.
   console.log(`load average (1 min) at the start ${load.start.toFixed(2)}, at the end ${os.loadavg()[0].toFixed(2)}`);
+  console.log(`wrangler dev's DevTools network recording of the sandbox: ${DEVTOOLS_NETWORK ? 'on (BENCH_DEVTOOLS_NETWORK=1)' : 'off'}`);
   printPrograms(results);
   if (latency) printLatency(latency);
   const fuel = fuelRates(results);
