@@ -266,6 +266,11 @@ pub struct Warm<E: Engines> {
     pub instance: Option<E::Instance>,
     /// The latest checkpoint and its image: restoring from it needs no storage read.
     pub checkpoint: Option<(CheckpointMeta, E::Image)>,
+    /// The seq the latest checkpoint holds the journal through, and the size of the journal
+    /// past it, as of the last cell or checkpoint this object made: a cell reads them here
+    /// instead of asking storage twice. Only this object writes its journal; `None` (a new
+    /// warm state, or after a failed write) means measure.
+    pub tail: Option<(i64, JournalSize)>,
 }
 
 impl<E: Engines> Default for Warm<E> {
@@ -273,6 +278,7 @@ impl<E: Engines> Default for Warm<E> {
         Self {
             instance: None,
             checkpoint: None,
+            tail: None,
         }
     }
 }
@@ -441,12 +447,21 @@ impl<S: Store, E: Engines> Service<'_, S, E> {
         clock: impl Fn() -> i64,
         remember: Option<&Remember<'_>>,
     ) -> Result<Executed, ServiceError> {
-        let after = self.checkpointed_through(warm)?;
-        let tail = self
-            .store
-            .journal_size(after)
-            .map_err(ServiceError::Store)?;
+        // Taken: put back only where the journal is known not to have changed, or changed as
+        // counted.
+        let (after, tail) = match warm.tail.take() {
+            Some(known) => known,
+            None => {
+                let after = self.checkpointed_through(warm)?;
+                let size = self
+                    .store
+                    .journal_size(after)
+                    .map_err(ServiceError::Store)?;
+                (after, size)
+            }
+        };
         if !tail.within(&REPLAY_BOUND) {
+            warm.tail = Some((after, tail));
             let refused = Outcome::refused(
                 "journal",
                 format!(
@@ -478,6 +493,7 @@ impl<S: Store, E: Engines> Service<'_, S, E> {
             // Rolled back: the instance holds a part of a cell; the next wake restores.
             warm.instance = None;
             self.store.touch(record).map_err(ServiceError::Store)?;
+            warm.tail = Some((after, tail));
             // In the same storage event as the counters: a retry gets this answer.
             if let Some(remember) = remember {
                 remember
@@ -533,9 +549,11 @@ impl<S: Store, E: Engines> Service<'_, S, E> {
                 .map_err(ServiceError::Store)?
         };
         let checkpointed = if tail.within(&self.policy.tail) {
+            warm.tail = Some((after, tail));
             None
         } else {
-            // The cell's answer stands even if the checkpoint fails; the next cell retries.
+            // The cell's answer stands even if the checkpoint fails; the next cell retries (and
+            // measures the tail again). A checkpoint taken records the empty tail after it.
             self.checkpoint(record, warm, clock()).await.ok().flatten()
         };
         Ok(Executed {
@@ -599,6 +617,8 @@ impl<S: Store, E: Engines> Service<'_, S, E> {
         if head == 0 || head == current {
             return Ok(None);
         }
+        // Measured again by the next cell unless this checkpoint is stored.
+        warm.tail = None;
         self.wake(record, warm).await?;
         let Some(instance) = warm.instance.as_ref() else {
             return Err(ServiceError::Engine("no instance after wake".into()));
@@ -631,6 +651,8 @@ impl<S: Store, E: Engines> Service<'_, S, E> {
             .put_checkpoint(&meta, &mut chunks, prune)
             .map_err(ServiceError::Store)?;
         warm.checkpoint = Some((meta.clone(), image));
+        // Nothing is journaled past the checkpoint just stored.
+        warm.tail = Some((head, JournalSize::default()));
         Ok(Some(meta))
     }
 }

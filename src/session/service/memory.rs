@@ -37,6 +37,8 @@ pub struct MemoryStore {
     checkpoint: RefCell<Option<(CheckpointMeta, Vec<Vec<u8>>)>>,
     pub touched: RefCell<Option<SessionRecord>>,
     idempotency: RefCell<std::collections::BTreeMap<String, (idempotency::Recorded, i64)>>,
+    /// Calls of `journal_size` and `checkpoint`: what a cell asks storage before it runs.
+    pub size_reads: StdCell<u32>,
 }
 
 impl MemoryStore {
@@ -133,6 +135,7 @@ impl Store for MemoryStore {
     }
 
     fn journal_size(&self, after: i64) -> Result<JournalSize, String> {
+        self.size_reads.set(self.size_reads.get() + 1);
         let journal = self.journal.borrow();
         let rows = journal.iter().filter(|r| r.entry.seq > after);
         let mut size = JournalSize::default();
@@ -149,6 +152,7 @@ impl Store for MemoryStore {
     }
 
     fn checkpoint(&self) -> Result<Option<CheckpointMeta>, String> {
+        self.size_reads.set(self.size_reads.get() + 1);
         Ok(self.checkpoint.borrow().as_ref().map(|(m, _)| m.clone()))
     }
 

@@ -437,3 +437,46 @@ fn a_checkpoint_follows_the_cell_that_takes_the_tail_past_the_policy() {
     }
     assert!(checkpoints >= 2, "{checkpoints} checkpoints");
 }
+
+#[test]
+fn a_warm_session_runs_cells_without_measuring_its_journal_again() {
+    let mut f = Fixture::new(every(4));
+    let mut warm = Warm::default();
+    f.exec(&mut warm, "let n = 1");
+    let first = f.store.size_reads.get();
+    assert!(first > 0, "the first cell measures the tail");
+    // Committed cells, a thrown error (committed too) and a rollback: none measures again.
+    f.exec(&mut warm, "n++");
+    let _ = f.try_exec(&mut warm, "throw new Error('x')");
+    f.record.limits = serde_json::to_string(&Limits {
+        fuel: 50_000,
+        ..Limits::default()
+    })
+    .expect("json");
+    let stopped = f.try_exec(&mut warm, "for (;;) {}").expect("exec");
+    assert_eq!(stopped.status, Status::Limit);
+    assert_eq!(f.store.size_reads.get(), first);
+    // The tail counted in memory still takes the checkpoint after the policy's 4th cell.
+    f.record.limits = serde_json::to_string(&Limits::default()).expect("json");
+    let done = f.run(&mut warm, "n++").expect("exec");
+    assert!(done.checkpointed.is_some(), "4 cells journaled since none");
+    // A checkpoint taken between cells (the idle alarm's) starts the count again.
+    f.exec(&mut warm, "n++");
+    let taken = now(f.service().checkpoint(&f.record, &mut warm, 5_000)).expect("checkpoint");
+    assert!(taken.is_some());
+    let reads = f.store.size_reads.get();
+    let taken: Vec<bool> = (0..5)
+        .map(|_| {
+            f.run(&mut warm, "n++")
+                .expect("exec")
+                .checkpointed
+                .is_some()
+        })
+        .collect();
+    assert_eq!(taken, [false, false, false, true, false]);
+    // Only the checkpoint's own two: the stored checkpoint and the whole journal's size.
+    assert_eq!(f.store.size_reads.get() - reads, 2);
+    // A warm state the pool has lost measures again, and agrees.
+    let mut cold = Warm::default();
+    assert_eq!(f.exec(&mut cold, "n"), serde_json::json!(9));
+}
