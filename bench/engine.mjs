@@ -192,11 +192,11 @@ export class QuickJSSession extends DurableObject {
     const handle = result.error ?? result.value;
     const dumped = this.context.dump(handle);
     handle.dispose();
-    if (result.error) return Response.json({ status: 'error', error: dumped });
+    // A cell that threw is journaled too: its effects before the throw stand.
     const now = Date.now();
     this.ctx.storage.sql.exec('INSERT INTO journal (code, now_ms) VALUES (?, ?)', code, now);
     this.ctx.storage.sql.exec('UPDATE session SET execution_count = execution_count + 1, last_used_at = ?', now);
-    return Response.json({ status: 'ok', value: dumped });
+    return Response.json(result.error ? { status: 'error', error: dumped } : { status: 'ok', value: dumped });
   }
 }
 
