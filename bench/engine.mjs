@@ -32,7 +32,8 @@
 //   BENCH_REPEATS=5            timed requests per program and runtime, after one warm-up each
 //   BENCH_ONLY=<names>         comma-separated program names (bench/programs.mjs); `1+1` always
 //                              runs, since the fuel table subtracts its time
-//   BENCH_LATENCY=100          requests per route in the exec vs hello-world section (0: skip)
+//   BENCH_LATENCY=300          requests per route in the exec vs hello-world section (0: skip);
+//                              the ratios of 30-round runs spread by 0.1x and more
 //   BENCH_BASELINE=<build dir> another build's build/ (engine/engine.wasm, engine/meta.mjs,
 //                              worker/shim.mjs, index.js, index_bg.wasm): its sandbox rows
 //                              (top-level) run in the same run, for a before/after table
@@ -53,7 +54,7 @@ import { ROOT, api, routeHeader, startSandbox } from '../test/harness.mjs';
 import { PROGRAMS, asFunction, asScript, functionBody } from './programs.mjs';
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
-const LATENCY = Number(process.env.BENCH_LATENCY ?? 100);
+const LATENCY = Number(process.env.BENCH_LATENCY ?? 300);
 const LATENCY_WARMUP = 10;
 const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 20);
 // wrangler dev records the sandbox's subrequests for DevTools (test/harness.mjs,
