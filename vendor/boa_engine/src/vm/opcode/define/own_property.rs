@@ -56,10 +56,7 @@ impl DefineOwnPropertyByName {
 impl Operation for DefineOwnPropertyByName {
     const NAME: &'static str = "DefineOwnPropertyByName";
     const INSTRUCTION: &'static str = "INST - DefineOwnPropertyByName";
-    // edge-sandbox patch: 8 (upstream 4). An object literal's property is a full definition
-    // with a shape transition; at 4, records built by literals ran at about half the fuel per
-    // CPU second of a plain loop.
-    const COST: u8 = 8;
+    const COST: u8 = 4;
 }
 
 /// `DefineOwnPropertyByValue` implements the Opcode Operation for `Opcode::DefineOwnPropertyByValue`
@@ -102,8 +99,5 @@ impl DefineOwnPropertyByValue {
 impl Operation for DefineOwnPropertyByValue {
     const NAME: &'static str = "DefineOwnPropertyByValue";
     const INSTRUCTION: &'static str = "INST - DefineOwnPropertyByValue";
-    // edge-sandbox patch: 8 (upstream 4). An object literal's property is a full definition
-    // with a shape transition; at 4, records built by literals ran at about half the fuel per
-    // CPU second of a plain loop.
-    const COST: u8 = 8;
+    const COST: u8 = 4;
 }
