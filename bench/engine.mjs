@@ -119,29 +119,34 @@ import wasmModule from ${JSON.stringify(wasm)};
 let quickjs = null;
 const getQuickJS = () => (quickjs ??= newQuickJSWASMModuleFromVariant(newVariant(baseVariant, { wasmModule })));
 
+/** Evaluates code in a QuickJS context: its answer in the sandbox's shape. */
+function evaluate(context, code) {
+  const result = context.evalCode(code);
+  if (result.error) {
+    const error = context.dump(result.error);
+    result.error.dispose();
+    return { status: 'error', error };
+  }
+  // An async program's value is a promise: run its jobs, then read how it settled.
+  context.runtime.executePendingJobs();
+  const state = context.getPromiseState(result.value);
+  if (state.type === 'pending') {
+    result.value.dispose();
+    return { status: 'error', error: { name: 'Error', message: 'the promise never settled' } };
+  }
+  const settled = state.type === 'fulfilled' ? state.value : state.error;
+  const dumped = context.dump(settled);
+  if (settled !== result.value) settled.dispose();
+  result.value.dispose();
+  return state.type === 'fulfilled' ? { status: 'ok', value: dumped } : { status: 'error', error: dumped };
+}
+
 async function runQuickJS(code) {
   const QuickJS = await getQuickJS();
   const runtime = QuickJS.newRuntime();
   const context = runtime.newContext();
   try {
-    const result = context.evalCode(code);
-    if (result.error) {
-      const error = context.dump(result.error);
-      result.error.dispose();
-      return { status: 'error', error };
-    }
-    // An async program's value is a promise: run its jobs, then read how it settled.
-    runtime.executePendingJobs();
-    const state = context.getPromiseState(result.value);
-    if (state.type === 'pending') {
-      result.value.dispose();
-      return { status: 'error', error: { name: 'Error', message: 'the promise never settled' } };
-    }
-    const settled = state.type === 'fulfilled' ? state.value : state.error;
-    const dumped = context.dump(settled);
-    if (settled !== result.value) settled.dispose();
-    result.value.dispose();
-    return state.type === 'fulfilled' ? { status: 'ok', value: dumped } : { status: 'error', error: dumped };
+    return evaluate(context, code);
   } finally {
     context.dispose();
     runtime.dispose();
@@ -189,15 +194,12 @@ export class QuickJSSession extends DurableObject {
   async fetch(request) {
     const { code } = await request.json();
     this.context ??= (await getQuickJS()).newContext();
-    const result = this.context.evalCode(code);
-    const handle = result.error ?? result.value;
-    const dumped = this.context.dump(handle);
-    handle.dispose();
+    const answer = evaluate(this.context, code);
     // A cell that threw is journaled too: its effects before the throw stand.
     const now = Date.now();
     this.ctx.storage.sql.exec('INSERT INTO journal (code, now_ms) VALUES (?, ?)', code, now);
     this.ctx.storage.sql.exec('UPDATE session SET execution_count = execution_count + 1, last_used_at = ?', now);
-    return Response.json(result.error ? { status: 'error', error: dumped } : { status: 'ok', value: dumped });
+    return Response.json(answer);
   }
 }
 
@@ -600,9 +602,10 @@ const started = {};
 const load = { start: os.loadavg()[0] };
 try {
   // One at a time: starting a runtime takes the machine's CPU for a few seconds.
-  started.main = await startSandbox({ workers: [peersWorker()], devtoolsNetwork: DEVTOOLS_NETWORK });
-  if (hasUnguarded) started.unguarded = await startSandbox({ entry: entryModule('unguarded', UNGUARDED, path.join(ROOT, 'build')), devtoolsNetwork: DEVTOOLS_NETWORK });
-  if (BASELINE) started.baseline = await startSandbox({ entry: entryModule('baseline', path.join(BASELINE, 'engine'), BASELINE), devtoolsNetwork: DEVTOOLS_NETWORK });
+  const start = (opts) => startSandbox({ ...opts, devtoolsNetwork: DEVTOOLS_NETWORK });
+  started.main = await start({ workers: [peersWorker()] });
+  if (hasUnguarded) started.unguarded = await start({ entry: entryModule('unguarded', UNGUARDED, path.join(ROOT, 'build')) });
+  if (BASELINE) started.baseline = await start({ entry: entryModule('baseline', path.join(BASELINE, 'engine'), BASELINE) });
   const list = runtimes(started);
   console.error(`engine bench: ${programs.length} programs on ${list.map((rt) => rt.label).join(', ')}; ${REPEATS} repeats`);
   const results = await measurePrograms(list, failures);
